@@ -1,0 +1,95 @@
+"""RequestMetrics: the timings and counts of one request, as defined in DESIGN.md.
+
+All clocks are `time.perf_counter_ns()`. `Stopwatch` collects the stamps during a request and
+turns them into a RequestMetrics; nothing else computes these figures.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, Field
+
+NS_PER_MS = 1_000_000
+
+
+class RequestMetrics(BaseModel):
+    """Timings and counts of one request. Times are milliseconds from t0 (request handed over)."""
+
+    provider: str = ""
+    model: str = ""
+    started_at: float = 0.0  # wall clock (time.time()) at t0, for per-request rows
+    status: int | str | None = None
+    streamed: bool = False
+    replayed: bool = False
+    ttfb_ms: float | None = None
+    ttft_ms: float | None = None
+    e2e_ms: float | None = None
+    itl_ms: float | None = None
+    output_tps: float | None = None
+    chunk_gaps_ms: list[float] = Field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    usage_estimated: bool = False
+    output_events: int = 0
+    cost_usd: float | None = None
+    retries: int = 0
+    bytes: int = 0
+    error: str | None = None
+
+
+def cost_usd(
+    input_tokens: int, output_tokens: int, input_per_mtok: float, output_per_mtok: float
+) -> float:
+    """Cost from per-million-token prices."""
+    return (input_tokens * input_per_mtok + output_tokens * output_per_mtok) / 1_000_000
+
+
+class Stopwatch:
+    """Collects the clock stamps of one request attempt.
+
+    `t0` is taken at construction; the transport calls `first_byte`/`chunk`/`end`, the client
+    calls `output` with the arrival stamp of each output event.
+    """
+
+    __slots__ = ("bytes", "output_ns", "t0", "t_end", "t_first_byte", "wall0")
+
+    def __init__(self) -> None:
+        self.wall0 = time.time()
+        self.t0 = time.perf_counter_ns()
+        self.t_first_byte: int | None = None
+        self.t_end: int | None = None
+        self.output_ns: list[int] = []
+        self.bytes = 0
+
+    def output(self, arrival_ns: int) -> None:
+        self.output_ns.append(arrival_ns)
+
+    def _ms(self, t: int | None) -> float | None:
+        return None if t is None else (t - self.t0) / NS_PER_MS
+
+    def result(self, *, output_tokens: int | None, streamed: bool) -> RequestMetrics:
+        """The metrics of this attempt. `output_tokens` None means: estimate from events."""
+        out = self.output_ns
+        estimated = output_tokens is None
+        tokens = len(out) if output_tokens is None else output_tokens
+        gaps = [(b - a) / NS_PER_MS for a, b in zip(out, out[1:])]
+        itl = tps = None
+        if streamed and len(out) >= 2 and tokens >= 2:
+            span_ms = (out[-1] - out[0]) / NS_PER_MS
+            itl = span_ms / (tokens - 1)
+            tps = (tokens - 1) / (span_ms / 1000) if span_ms > 0 else None
+        return RequestMetrics(
+            started_at=self.wall0,
+            streamed=streamed,
+            ttfb_ms=self._ms(self.t_first_byte),
+            ttft_ms=self._ms(out[0]) if out else (self._ms(self.t_end) if not streamed else None),
+            e2e_ms=self._ms(self.t_end),
+            itl_ms=itl,
+            output_tps=tps,
+            chunk_gaps_ms=gaps,
+            output_tokens=tokens,
+            usage_estimated=estimated,
+            output_events=len(out),
+            bytes=self.bytes,
+        )

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Build llama.cpp's llama-server and generate a tiny random-weight model, so
+# live tests can run against a real OpenAI/Anthropic-compatible server with no
+# network access except package registries. Idempotent: every step is skipped
+# when its output already exists, so a second run takes about a second.
+#
+# Env: LLMBENCH_CACHE (default ~/.cache/pytest-llmbench), PYTHON (default python3),
+#      LLMBENCH_MODEL_ARGS (extra args for make_tiny_model.py, e.g. "--layers 8 --width 512").
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="${LLMBENCH_CACHE:-$HOME/.cache/pytest-llmbench}"
+PYTHON="${PYTHON:-python3}"
+MODEL_ARGS="${LLMBENCH_MODEL_ARGS:-}"
+
+# llama.cpp is taken from the llama-cpp-python sdist because PyPI is reachable
+# and GitHub is not; the sdist vendors a matching llama.cpp checkout.
+LCP_VERSION="0.3.36"
+LCP_SHA256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
+GGUF_PIN="gguf==0.19.0"  # same version as the gguf-py vendored in that llama.cpp
+
+SDIST="$CACHE/llama_cpp_python-$LCP_VERSION.tar.gz"
+SRC_ROOT="$CACHE/llama_cpp_python-$LCP_VERSION"
+LLAMA_SRC="$SRC_ROOT/vendor/llama.cpp"
+BUILD_DIR="$CACHE/build-llama-server-$LCP_VERSION"
+SERVER_BIN="$BUILD_DIR/bin/llama-server"
+VOCAB="$LLAMA_SRC/models/ggml-vocab-llama-spm.gguf"
+MODEL="$CACHE/tiny-llama.gguf"
+MODEL_STAMP="$MODEL.stamp"  # hash of generator + args that produced $MODEL
+
+die() { echo "setup.sh: ERROR: $*" >&2; exit 1; }
+trap 'echo "setup.sh: FAILED at line $LINENO (exit $?)" >&2' ERR
+
+# step NAME CMD...: run CMD and report how long it took.
+step() {
+    local name="$1" start=$SECONDS
+    shift
+    echo "==> $name ..."
+    "$@"
+    echo "    done: $name ($((SECONDS - start)) s)"
+}
+skip() { echo "--- skip: $*"; }
+
+mkdir -p "$CACHE"
+command -v "$PYTHON" >/dev/null || die "python not found: $PYTHON"
+
+download_sdist() {
+    local tmp
+    tmp="$(mktemp -d "$CACHE/download.XXXXXX")"
+    "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: \
+        --dest "$tmp" "llama-cpp-python==$LCP_VERSION" \
+        || die "pip download of llama-cpp-python==$LCP_VERSION failed (is PyPI reachable?)"
+    echo "$LCP_SHA256  $tmp/$(basename "$SDIST")" | sha256sum --check --quiet \
+        || die "sha256 mismatch for $(basename "$SDIST")"
+    mv "$tmp/$(basename "$SDIST")" "$SDIST"  # move only once complete and verified
+    rm -rf "$tmp"
+}
+
+extract_sdist() {
+    local tmp
+    tmp="$(mktemp -d "$CACHE/extract.XXXXXX")"
+    tar -xzf "$SDIST" -C "$tmp" || die "could not extract $SDIST"
+    mv "$tmp/$(basename "$SRC_ROOT")" "$SRC_ROOT"  # rename makes a half-extracted tree impossible
+    rm -rf "$tmp"
+}
+
+build_server() {
+    command -v cmake >/dev/null || die "cmake not found (apt-get install cmake build-essential)"
+    # Every option that could reach the network is off: no web UI (npm / HF bucket
+    # download), no OpenSSL (BoringSSL/LibreSSL fetch), no tests/examples.
+    # GGML_NATIVE=OFF builds for generic x86-64 with AVX2 instead of -march=native,
+    # so a cached binary still runs on a CI runner with a different CPU.
+    cmake -S "$LLAMA_SRC" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+        -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF \
+        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+        -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF \
+        -DLLAMA_LLGUIDANCE=OFF >"$BUILD_DIR.configure.log" 2>&1 \
+        || die "cmake configure failed, see $BUILD_DIR.configure.log"
+    cmake --build "$BUILD_DIR" --target llama-server -j 2 >"$BUILD_DIR.build.log" 2>&1 \
+        || die "build failed, see $BUILD_DIR.build.log"
+    [[ -x "$SERVER_BIN" ]] || die "build finished but $SERVER_BIN is missing"
+}
+
+install_gguf() {
+    "$PYTHON" -m pip install --quiet "$GGUF_PIN" || die "pip install $GGUF_PIN failed"
+}
+
+make_model() {
+    # shellcheck disable=SC2086  # MODEL_ARGS is intentionally word-split
+    "$PYTHON" "$HERE/make_tiny_model.py" --vocab "$VOCAB" --out "$MODEL.tmp" $MODEL_ARGS \
+        || die "model generation failed"
+    mv "$MODEL.tmp" "$MODEL"
+    echo "$model_hash" >"$MODEL_STAMP"
+}
+
+if [[ -f "$SDIST" ]]; then skip "sdist present ($SDIST)"; else step "download llama-cpp-python $LCP_VERSION sdist" download_sdist; fi
+if [[ -d "$LLAMA_SRC" ]]; then skip "sources extracted ($LLAMA_SRC)"; else step "extract sdist" extract_sdist; fi
+if [[ -x "$SERVER_BIN" ]]; then skip "llama-server built"; else step "build llama-server (several minutes)" build_server; fi
+if "$PYTHON" -c "import gguf" 2>/dev/null; then skip "gguf importable"; else step "pip install $GGUF_PIN" install_gguf; fi
+
+# Regenerate the model when the generator or its arguments change.
+model_hash="$( { cat "$HERE/make_tiny_model.py"; echo "$MODEL_ARGS"; } | sha256sum | cut -d' ' -f1)"
+if [[ -f "$MODEL" && "$(cat "$MODEL_STAMP" 2>/dev/null)" == "$model_hash" ]]; then
+    skip "model up to date ($MODEL)"
+else
+    step "generate tiny model" make_model
+fi
+
+echo "LLMBENCH_SERVER_BIN=$SERVER_BIN"
+echo "LLMBENCH_MODEL=$MODEL ($(du -h "$MODEL" | cut -f1))"
