@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ModelConfig, ProviderConfig, load_config
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.types import Completion, Message, Request, StreamEvent, ToolCall, ToolSpec, Usage
@@ -9,6 +10,7 @@ from pytest_llmbench.types import Completion, Message, Request, StreamEvent, Too
 __all__ = [
     "Completion",
     "Config",
+    "LLMClient",
     "Message",
     "ModelConfig",
     "ProviderConfig",

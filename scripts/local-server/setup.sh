@@ -106,5 +106,7 @@ else
     step "generate tiny model" make_model
 fi
 
-echo "LLMBENCH_SERVER_BIN=$SERVER_BIN"
-echo "LLMBENCH_MODEL=$MODEL ($(du -h "$MODEL" | cut -f1))"
+# start.sh reads the paths from here, so they are defined in one place only.
+printf 'SERVER_BIN=%q\nMODEL=%q\n' "$SERVER_BIN" "$MODEL" >"$CACHE/local-server.env"
+echo "binary: $SERVER_BIN"
+echo "model:  $MODEL ($(du -h "$MODEL" | cut -f1))"
