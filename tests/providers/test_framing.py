@@ -1,0 +1,103 @@
+"""SSE and JSON-array framing: any split of the bytes gives the same messages."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_llmbench.errors import MalformedResponseError
+from pytest_llmbench.providers.framing import JSONArrayDecoder, SSEDecoder, SSEMessage
+
+STREAM = (
+    "event: first\ndata: one\n\n"
+    ": ping\n\n"
+    "data: multi\ndata: line\r\n\r\n"
+    "id: 7\rdata: café ☕\r\r"
+    "data:no-space\n\n"
+).encode()
+
+
+def decode(chunks: list[bytes]) -> list[SSEMessage]:
+    decoder = SSEDecoder()
+    out: list[SSEMessage] = []
+    for chunk in chunks:
+        out += decoder.feed(chunk)
+    return out + decoder.close()
+
+
+def split(data: bytes, points: list[int]) -> list[bytes]:
+    cuts = sorted({0, len(data), *(p % (len(data) + 1) for p in points)})
+    return [data[a:b] for a, b in zip(cuts, cuts[1:])]
+
+
+def test_sse_fields_events_comments_and_line_endings() -> None:
+    messages = decode([STREAM])
+    assert [(m.event, m.data, m.comment) for m in messages] == [
+        ("first", "one", False),
+        ("", "ping", True),
+        ("message", "multi\nline", False),
+        ("message", "café ☕", False),
+        ("message", "no-space", False),
+    ]
+    assert messages[3].id == "7"
+
+
+@given(st.lists(st.integers(min_value=0), max_size=20))
+def test_sse_any_split_gives_the_same_messages(points: list[int]) -> None:
+    assert decode(split(STREAM, points)) == decode([STREAM])
+
+
+def test_sse_one_byte_chunks_including_split_utf8_and_crlf() -> None:
+    assert decode([bytes([b]) for b in STREAM]) == decode([STREAM])
+
+
+def test_sse_last_event_without_blank_line_is_kept() -> None:
+    assert [m.data for m in decode([b"data: a\n\ndata: b\n"])] == ["a", "b"]
+
+
+def test_sse_cut_off_line_is_dropped_and_flagged() -> None:
+    decoder = SSEDecoder()
+    assert [m.data for m in decoder.feed(b"data: a\n\ndata: {\"x\"")] == ["a"]
+    assert decoder.close() == []
+    assert decoder.truncated
+
+
+@given(st.binary(max_size=300))
+def test_sse_never_raises_on_random_bytes(data: bytes) -> None:
+    decode([data])
+
+
+ARRAY = b'[{"a": 1, "s": "x]}\\"{"}\r\n,\r\n{"b": [1, {"c": 2}]}\r\n]'
+
+
+def test_json_array_yields_each_element() -> None:
+    decoder = JSONArrayDecoder()
+    assert decoder.feed(ARRAY) + decoder.close() == [{"a": 1, "s": 'x]}"{'}, {"b": [1, {"c": 2}]}]
+    assert decoder.complete
+
+
+@given(st.lists(st.integers(min_value=0), max_size=10))
+def test_json_array_any_split(points: list[int]) -> None:
+    decoder = JSONArrayDecoder()
+    items = []
+    for chunk in split(ARRAY, points):
+        items += decoder.feed(chunk)
+    assert items == [{"a": 1, "s": 'x]}"{'}, {"b": [1, {"c": 2}]}]
+
+
+def test_json_array_rejects_other_shapes() -> None:
+    with pytest.raises(MalformedResponseError, match="unexpected 'x'"):
+        JSONArrayDecoder().feed(b"x")
+    with pytest.raises(MalformedResponseError, match="invalid JSON element"):
+        JSONArrayDecoder().feed(b"[{nope}]")
+
+
+@given(st.binary(max_size=200))
+def test_json_array_random_bytes_raise_only_malformed(data: bytes) -> None:
+    decoder = JSONArrayDecoder()
+    try:
+        decoder.feed(data)
+        decoder.close()
+    except MalformedResponseError:
+        pass
