@@ -5,7 +5,15 @@ from __future__ import annotations
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ModelConfig, ProviderConfig, load_config
 from pytest_llmbench.metrics import RequestMetrics
-from pytest_llmbench.types import Completion, Message, Request, StreamEvent, ToolCall, ToolSpec, Usage
+from pytest_llmbench.types import (
+    Completion,
+    Message,
+    Request,
+    StreamEvent,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 
 __all__ = [
     "Completion",

@@ -114,7 +114,9 @@ class LLMClient:
                 provider=self.provider.name,
                 hint=f"set {missing} in the environment",
             )
-        return await self.complete(Request(messages=[Message(role="user", content="Hi")], max_tokens=1))
+        return await self.complete(
+            Request(messages=[Message(role="user", content="Hi")], max_tokens=1)
+        )
 
     # -- one attempt ------------------------------------------------------------------------
 

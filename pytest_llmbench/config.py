@@ -19,7 +19,7 @@ from pytest_llmbench.errors import LLMBenchError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 Kind = Literal["openai", "openai-responses", "anthropic", "gemini", "bedrock"]
 Capability = Literal["streaming", "tools", "json_schema", "vision", "system"]
@@ -92,7 +92,7 @@ class ProviderConfig(_Strict):
         return self.kind == "openai" and self.api_version is not None
 
     def model(self, model_id: str | None = None) -> ModelConfig:
-        """The model with that id, or the provider's default (first `default = true`, else first)."""
+        """The model with that id, or the default one (first `default = true`, else the first)."""
         if model_id is None:
             return next((m for m in self.models if m.default), self.models[0])
         for model in self.models:

@@ -101,12 +101,12 @@ class ServerError(ProviderError):
     default_hint = "the provider is overloaded or failing; it is retried with backoff"
 
 
-class TimeoutError(ProviderError, builtins.TimeoutError):  # noqa: A001
+class TimeoutError(ProviderError, builtins.TimeoutError):
     retryable = True
     default_hint = "raise timeout_s / connect_timeout_s in models.toml or check the endpoint"
 
 
-class ConnectionError(ProviderError, builtins.ConnectionError):  # noqa: A001
+class ConnectionError(ProviderError, builtins.ConnectionError):
     retryable = True
     default_hint = "check base_url (and proxy) in models.toml and that the server is reachable"
 

@@ -7,6 +7,7 @@ turns them into a RequestMetrics; nothing else computes these figures.
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 from pydantic import BaseModel, Field
 
@@ -73,7 +74,7 @@ class Stopwatch:
         out = self.output_ns
         estimated = output_tokens is None
         tokens = len(out) if output_tokens is None else output_tokens
-        gaps = [(b - a) / NS_PER_MS for a, b in zip(out, out[1:])]
+        gaps = [(b - a) / NS_PER_MS for a, b in pairwise(out)]
         itl = tps = None
         if streamed and len(out) >= 2 and tokens >= 2:
             span_ms = (out[-1] - out[0]) / NS_PER_MS

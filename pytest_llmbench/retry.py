@@ -28,4 +28,5 @@ class RetryPolicy:
             return None
         if error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after_s)
-        return self.random() * min(self.cap_s, self.base_s * 2 ** (attempt - 1))
+        ceiling: float = min(self.cap_s, self.base_s * 2.0 ** (attempt - 1))
+        return self.random() * ceiling

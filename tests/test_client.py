@@ -22,7 +22,12 @@ KEY = "sk-test-client-secret-0123456789abcdef"
 
 def chunk(content: str | None = None, finish: str | None = None, **extra: Any) -> bytes:
     delta = {} if content is None else {"content": content}
-    body = {"id": "c1", "model": "test-model", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    body = {
+        "id": "c1",
+        "model": "test-model",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        **extra,
+    }
     return b"data: " + json.dumps(body).encode() + b"\n\n"
 
 
@@ -76,7 +81,9 @@ def client_for(
 
 def paced(chunks: list[bytes], gap_s: float = 0.0, first_s: float = 0.0) -> httpx.Response:
     timed = [(first_s + i * gap_s, c) for i, c in enumerate(chunks)]
-    return httpx.Response(200, stream=PacedStream(timed), headers={"content-type": "text/event-stream"})
+    return httpx.Response(
+        200, stream=PacedStream(timed), headers={"content-type": "text/event-stream"}
+    )
 
 
 async def test_complete_reports_usage_cost_and_timing(
@@ -171,7 +178,9 @@ async def test_retry_after_is_honoured_then_succeeds(
 async def test_retries_give_up_after_max_retries(
     router: respx.MockRouter, client_for: Callable[..., LLMClient], sleeps: Sleeps
 ) -> None:
-    route = router.post(URL).respond(500, json={"error": {"message": "boom", "type": "server_error"}})
+    route = router.post(URL).respond(
+        500, json={"error": {"message": "boom", "type": "server_error"}}
+    )
     async with client_for() as client:
         with pytest.raises(errors.ServerError, match="boom"):
             await client.complete("Hi")
@@ -181,7 +190,9 @@ async def test_retries_give_up_after_max_retries(
 async def test_non_retryable_errors_are_raised_at_once(
     router: respx.MockRouter, client_for: Callable[..., LLMClient], sleeps: Sleeps
 ) -> None:
-    route = router.post(URL).respond(400, json={"error": {"message": "bad", "type": "invalid_request_error"}})
+    route = router.post(URL).respond(
+        400, json={"error": {"message": "bad", "type": "invalid_request_error"}}
+    )
     async with client_for() as client:
         with pytest.raises(errors.InvalidRequestError):
             await client.complete("Hi")
@@ -191,7 +202,12 @@ async def test_non_retryable_errors_are_raised_at_once(
 async def test_authentication_error_names_variable_not_value(
     router: respx.MockRouter, client_for: Callable[..., LLMClient]
 ) -> None:
-    router.post(URL).respond(401, json={"error": {"message": f"Incorrect API key provided: {KEY}", "code": "invalid_api_key"}})
+    router.post(URL).respond(
+        401,
+        json={
+            "error": {"message": f"Incorrect API key provided: {KEY}", "code": "invalid_api_key"}
+        },
+    )
     async with client_for() as client:
         with pytest.raises(errors.AuthenticationError) as info:
             await client.complete("Hi")
@@ -206,7 +222,9 @@ async def test_connection_error_names_the_address_and_is_retried(
 ) -> None:
     route = router.post(URL).mock(side_effect=httpx.ConnectError("refused"))
     async with client_for() as client:
-        with pytest.raises(errors.ConnectionError, match=r"could not reach POST https://api\.openai\.com"):
+        with pytest.raises(
+            errors.ConnectionError, match=r"could not reach POST https://api\.openai\.com"
+        ):
             await client.complete("Hi")
     assert route.call_count == 3
 

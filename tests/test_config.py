@@ -68,7 +68,7 @@ def test_first_model_is_default_when_none_is_marked(tmp_path: Path) -> None:
 
 
 def test_unknown_key_names_path_and_known_keys(tmp_path: Path) -> None:
-    message = problems(tmp_path, GOOD.replace("id = \"big\"", "id = \"big\"\ncolour = 1"))
+    message = problems(tmp_path, GOOD.replace('id = "big"', 'id = "big"\ncolour = 1'))
     assert str(tmp_path / "models.toml") in message
     assert "providers.openai.models[1].colour: unknown key" in message
     assert "input_per_mtok" in message  # lists what is allowed

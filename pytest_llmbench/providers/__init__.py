@@ -18,7 +18,7 @@ _instances: dict[str, Codec] = {}
 
 
 def codec_for(kind: str) -> Codec:
-    """The codec for a wire format (`openai`, `openai-responses`, `anthropic`, `gemini`, `bedrock`)."""
+    """The codec of a wire format: openai, openai-responses, anthropic, gemini or bedrock."""
     if kind not in _instances:
         try:
             target = _CODECS[kind]

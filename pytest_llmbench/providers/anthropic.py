@@ -324,7 +324,7 @@ def _set_optional(body: dict[str, Any], request: Request) -> None:
 class _Block:
     """What the decoder remembers of one open content block."""
 
-    __slots__ = ("kind", "tool", "id", "name", "start_input", "saw_delta")
+    __slots__ = ("id", "kind", "name", "saw_delta", "start_input", "tool")
 
     def __init__(self, kind: str, tool: int = -1) -> None:
         self.kind = kind

@@ -170,7 +170,9 @@ class OpenAIChatCodec(Codec):
         if not isinstance(error, dict):
             return ErrorInfo(message=str(error))
         code = error.get("code") or error.get("type")
-        return ErrorInfo(code=str(code) if code is not None else None, message=error.get("message") or "")
+        return ErrorInfo(
+            code=str(code) if code is not None else None, message=error.get("message") or ""
+        )
 
     def refine_error(self, status: int | None, info: ErrorInfo) -> type[ProviderError]:
         if info.code in ("content_filter", "content_policy_violation"):
@@ -266,7 +268,9 @@ class OpenAIStreamDecoder:
             return
         if not self._started:
             self._started = True
-            events.append(StreamEvent("start", id=chunk.get("id", ""), model=chunk.get("model", "")))
+            events.append(
+                StreamEvent("start", id=chunk.get("id", ""), model=chunk.get("model", ""))
+            )
         for choice in chunk.get("choices") or []:
             if choice.get("index", 0) == 0:
                 self._choice(choice, events)
@@ -305,4 +309,3 @@ class OpenAIStreamDecoder:
                     raw_finish_reason=raw_finish,
                 )
             )
-

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,7 +30,7 @@ def decode(chunks: list[bytes]) -> list[SSEMessage]:
 
 def split(data: bytes, points: list[int]) -> list[bytes]:
     cuts = sorted({0, len(data), *(p % (len(data) + 1) for p in points)})
-    return [data[a:b] for a, b in zip(cuts, cuts[1:])]
+    return [data[a:b] for a, b in pairwise(cuts)]
 
 
 def test_sse_fields_events_comments_and_line_endings() -> None:
@@ -58,7 +60,7 @@ def test_sse_last_event_without_blank_line_is_kept() -> None:
 
 def test_sse_cut_off_line_is_dropped_and_flagged() -> None:
     decoder = SSEDecoder()
-    assert [m.data for m in decoder.feed(b"data: a\n\ndata: {\"x\"")] == ["a"]
+    assert [m.data for m in decoder.feed(b'data: a\n\ndata: {"x"')] == ["a"]
     assert decoder.close() == []
     assert decoder.truncated
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -87,7 +88,11 @@ def test_build_request_carries_every_option() -> None:
     assert body["tools"] == [
         {
             "type": "function",
-            "function": {"name": "get_weather", "description": "", "parameters": {"type": "object"}},
+            "function": {
+                "name": "get_weather",
+                "description": "",
+                "parameters": {"type": "object"},
+            },
         }
     ]
     assert body["response_format"] == {
@@ -233,7 +238,7 @@ def test_other_choices_are_ignored_in_streams() -> None:
 def test_any_split_decodes_to_the_same_events(name: str, points: list[int]) -> None:
     data = fixture(name)
     cuts = sorted({0, len(data), *(p % (len(data) + 1) for p in points)})
-    chunks = [data[a:b] for a, b in zip(cuts, cuts[1:])]
+    chunks = [data[a:b] for a, b in pairwise(cuts)]
     assert events_of(data, chunks) == events_of(data)
 
 
@@ -246,7 +251,7 @@ def test_one_byte_chunks_decode_to_the_same_completion() -> None:
 def test_truncated_stream_is_interrupted() -> None:
     data = fixture("stream_text.sse")
     with pytest.raises(errors.StreamInterruptedError, match="without a finish_reason"):
-        codec.parse_stream(200, {}, [data[: data.index(b"finish_reason\":\"stop")]])
+        codec.parse_stream(200, {}, [data[: data.index(b'finish_reason":"stop')]])
 
 
 def test_error_event_inside_200_stream_raises_taxonomy_error() -> None:
@@ -285,7 +290,9 @@ def test_json_shaped_garbage_raises_only_wire_errors(parts: list[bytes]) -> None
 
 
 def error_body(message: str, code: str | None, type_: str = "invalid_request_error") -> bytes:
-    return json.dumps({"error": {"message": message, "type": type_, "param": None, "code": code}}).encode()
+    return json.dumps(
+        {"error": {"message": message, "type": type_, "param": None, "code": code}}
+    ).encode()
 
 
 @pytest.mark.parametrize(
@@ -312,7 +319,9 @@ def test_error_status_and_body_map_to_taxonomy(
 
 
 def test_rate_limit_carries_retry_after() -> None:
-    error = codec.parse_error(429, {"retry-after": "7"}, error_body("slow down", "rate_limit_exceeded"))
+    error = codec.parse_error(
+        429, {"retry-after": "7"}, error_body("slow down", "rate_limit_exceeded")
+    )
     assert isinstance(error, errors.RateLimitError) and error.retry_after == 7.0
     ms = codec.parse_error(429, {"retry-after-ms": "250"}, error_body("slow", None))
     assert ms.retry_after == 0.25
