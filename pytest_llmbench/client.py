@@ -145,7 +145,7 @@ class LLMClient:
                     response.status_code, response.headers, body
                 )
                 return
-            decoder = self.codec.stream_decoder()
+            decoder = self.codec.stream_decoder_for(response.headers)
             assembler = StreamAssembler()
             output = watch.output_ns
             clock = time.perf_counter_ns

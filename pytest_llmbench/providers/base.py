@@ -38,6 +38,7 @@ class ErrorInfo:
 
     code: str | None = None
     message: str = ""
+    retry_after: float | None = None  # a delay the body gives (Gemini's RetryInfo)
 
 
 class Codec(ABC):
@@ -78,6 +79,11 @@ class Codec(ABC):
 
     # -- shared behaviour -------------------------------------------------------------------
 
+    def stream_decoder_for(self, headers: Headers) -> StreamDecoder:
+        """The decoder for a streamed response with these headers (a codec whose framing
+        depends on the content type overrides this)."""
+        return self.stream_decoder()
+
     def parse_response(self, status: int, headers: Headers, body: bytes) -> Completion:
         """The Completion of a non-streamed response; raises the taxonomy error for an error."""
         if status >= 400:
@@ -94,7 +100,7 @@ class Codec(ABC):
         """Feed raw body chunks (split anywhere) through the decoder; assemble the Completion."""
         if status >= 400:
             raise self.parse_error(status, headers, b"".join(chunks))
-        decoder = self.stream_decoder()
+        decoder = self.stream_decoder_for(headers)
         assembler = StreamAssembler()
         for chunk in chunks:
             assembler.add_all(decoder.feed(chunk))
@@ -105,7 +111,7 @@ class Codec(ABC):
         """The taxonomy error for an error status and body (JSON, HTML page or anything)."""
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             info = ErrorInfo(message=_text_excerpt(body) or f"HTTP {status} with an empty body")
         else:
             info = self.error_info(data) or ErrorInfo(message=_text_excerpt(body))
@@ -120,7 +126,7 @@ class Codec(ABC):
             provider=self.kind,
             status=status,
             code=info.code,
-            retry_after=retry_after,
+            retry_after=retry_after if retry_after is not None else info.retry_after,
         )
 
     def malformed(self, message: str) -> errors.MalformedResponseError:
@@ -149,7 +155,7 @@ def decode_json(body: bytes | str, provider: str) -> Any:
     """Parse JSON or raise MalformedResponseError with an excerpt of what came instead."""
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raw = body.encode() if isinstance(body, str) else body
         raise errors.MalformedResponseError(
             f"expected JSON, got: {_text_excerpt(raw, 120)!r}", provider=provider

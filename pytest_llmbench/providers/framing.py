@@ -171,7 +171,7 @@ class JSONArrayDecoder:
                 self._item = []
                 try:
                     items.append(json.loads(text))
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise MalformedResponseError(
                         f"invalid JSON element in stream: {text[:120]!r}", provider=self._provider
                     ) from None
