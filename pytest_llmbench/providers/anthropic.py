@@ -90,20 +90,19 @@ def anthropic_messages(request: Request) -> list[dict[str, Any]]:
     one user message, as parallel tool use requires.
     """
     out: list[dict[str, Any]] = []
+    previous_role: str | None = None
     for message in request.conversation:
         if message.role == "tool":
             block = _tool_result(message)
-            previous = out[-1] if out else None
-            if previous is not None and previous.get("_tool_results"):
-                previous["content"].append(block)
+            if previous_role == "tool":
+                out[-1]["content"].append(block)
             else:
-                out.append({"role": "user", "content": [block], "_tool_results": True})
+                out.append({"role": "user", "content": [block]})
         elif message.role == "assistant" and message.tool_calls:
             out.append({"role": "assistant", "content": _assistant_blocks(message)})
         else:
             out.append({"role": message.role, "content": message.content})
-    for item in out:
-        item.pop("_tool_results", None)
+        previous_role = message.role
     return out
 
 
@@ -285,8 +284,13 @@ class AnthropicCodec(Codec):
         )
 
     def refine_error(self, status: int | None, info: ErrorInfo) -> type[errors.ProviderError]:
-        if "content filtering policy" in info.message.lower():
+        text = f"{info.code or ''} {info.message}".lower()
+        if "content filtering policy" in text:
             return errors.ContentFilterError
+        # llama.cpp's overflow ("request (9412 tokens) exceeds the available context size") is
+        # not in the shared patterns.
+        if "exceed_context_size" in text or "available context size" in text:
+            return errors.ContextLengthExceededError
         refined = super().refine_error(status, info)
         if refined is errors.ContextLengthExceededError:
             return refined
@@ -428,9 +432,7 @@ class AnthropicStreamDecoder:
             state.id = _str(block.get("id"))
             state.name = _str(block.get("name"))
             state.start_input = _arguments(block.get("input"))
-            events.append(
-                StreamEvent("tool_call", index=state.tool, id=state.id, name=state.name)
-            )
+            events.append(StreamEvent("tool_call", index=state.tool, id=state.id, name=state.name))
         elif kind == "text" and _str(block.get("text")):
             # Lenient: servers that send a whole block at once put its text here.
             events.append(StreamEvent("text", text=_str(block.get("text"))))
@@ -470,11 +472,12 @@ class AnthropicStreamDecoder:
     def _block_stop(self, data: dict[str, Any], events: list[StreamEvent]) -> None:
         index = _int(data.get("index"))
         state = self._blocks.pop(index, None) if index is not None else None
-        if state is not None and state.kind == "tool_use" and not state.saw_delta:
-            if state.start_input:
-                # The whole input came in content_block_start and no deltas followed.
-                text = json.dumps(state.start_input, ensure_ascii=False)
-                events.append(StreamEvent("tool_call", index=state.tool, text=text))
+        if state is None or state.kind != "tool_use" or state.saw_delta:
+            return
+        if state.start_input:
+            # The whole input came in content_block_start and no deltas followed.
+            text = json.dumps(state.start_input, ensure_ascii=False)
+            events.append(StreamEvent("tool_call", index=state.tool, text=text))
 
     def _message_delta(self, data: dict[str, Any], events: list[StreamEvent]) -> None:
         self._add_usage(data.get("usage"), events)

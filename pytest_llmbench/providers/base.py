@@ -137,7 +137,7 @@ class Codec(ABC):
 _CONTEXT_LENGTH = re.compile(
     r"context[_ ]length|context window|maximum context|too many tokens|prompt is too long"
     r"|input is too long|exceeds the maximum number of tokens|token count .* exceeds"
-    r"|input length .* exceed|reduce the length"
+    r"|input length .* exceed|reduce the length|exceed_context_size|available context size"
 )
 _TITLE = re.compile(rb"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")

@@ -1,0 +1,32 @@
+"""The models.toml listing shown by `pytest --llm-list` and `llmbench models`."""
+
+from __future__ import annotations
+
+from pytest_llmbench.config import ALL_CAPABILITIES, Config
+
+
+def catalog_lines(config: Config) -> list[str]:
+    """Providers and models with prices, capabilities and whether credentials are set.
+
+    Only the name of a credential variable is shown, never its value.
+    """
+    lines = [f"llmbench providers in {config.path}:"]
+    for provider in config.providers.values():
+        missing = provider.missing_credentials()
+        if provider.kind == "bedrock" and not provider.api_key_env:
+            credential = "AWS credentials"
+        else:
+            credential = provider.api_key_env or "no key needed"
+        state = f"{missing} not set" if missing else f"{credential}: set"
+        if not provider.api_key_env and provider.kind != "bedrock":
+            state = "no key needed"
+        lines.append("")
+        lines.append(f"{provider.name} [{provider.kind}] {provider.base_url}  ({state})")
+        for model in provider.models:
+            caps = ",".join(c for c in ALL_CAPABILITIES if model.supports(c)) or "-"
+            default = " (default)" if model in provider.default_models() else ""
+            lines.append(
+                f"    {provider.name}:{model.id}{default}  context {model.context_window:,}"
+                f"  ${model.input_per_mtok:g}/${model.output_per_mtok:g} per Mtok in/out  [{caps}]"
+            )
+    return lines

@@ -1,0 +1,214 @@
+"""The plugin's state, without pytest: the run's options, pooled transports, and one test's run.
+
+`BenchSession` lives for a pytest session (one per xdist worker); `TestRun` is one test against
+one provider:model in one mode (live, replay, record or mocked), owning its transport stack.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from pytest_llmbench.client import LLMClient
+from pytest_llmbench.config import Config, ProviderConfig
+from pytest_llmbench.mocking import LLMMock
+from pytest_llmbench.modes import Mode, RecordMode, decide
+from pytest_llmbench.selection import Target
+from pytest_llmbench.sync import LoopThread, SyncLLMClient
+from pytest_llmbench.transport import TimingTransport, network_transport
+from pytest_llmbench.transport.network import timeouts
+from pytest_llmbench.transport.per_loop import PerLoopTransport, Unclosable
+
+ReplayTiming = Literal["instant", "recorded"] | float
+
+
+@dataclass
+class Options:
+    """The run's llmbench options, parsed."""
+
+    replay: bool = False
+    record_mode: RecordMode | None = None
+    strict: bool = False
+    record_failed: bool = False
+    cassette_dir: Path = Path("cassettes")
+    replay_timing: ReplayTiming = "instant"
+    match_ignore: list[str] = field(default_factory=list)
+    transport: str = "aiohttp"
+
+
+def parse_replay_timing(value: str) -> ReplayTiming:
+    """`instant`, `recorded`, or a scale factor written `x0.5` / `x2`."""
+    if value in ("instant", "recorded"):
+        return value  # type: ignore[return-value]
+    try:
+        factor = float(value[1:]) if value.startswith("x") else float("nan")
+    except ValueError:
+        factor = float("nan")
+    if not factor > 0:
+        raise ValueError(
+            f"--llm-replay-timing {value!r}: use instant, recorded, or a scale factor like x0.5"
+        )
+    return factor
+
+
+@dataclass
+class TestInfo:
+    """What a TestRun needs to know about the test: ids for cassette paths and commands."""
+
+    nodeid: str
+    module: str
+    name: str
+    is_async: bool
+    mocked: bool = False
+    record_errors: bool = False
+    allow_playback_repeats: bool = False
+
+
+class BenchSession:
+    """Options, config and the pooled network transport of every provider for one session."""
+
+    def __init__(self, config: Config, targets: list[Target], options: Options) -> None:
+        self.config = config
+        self.targets = targets
+        self.options = options
+        self._network: dict[str, PerLoopTransport] = {}
+        self._loop_thread: LoopThread | None = None
+
+    @property
+    def selected_providers(self) -> list[str]:
+        return list(dict.fromkeys(t.provider.name for t in self.targets))
+
+    def network(self, provider: ProviderConfig) -> PerLoopTransport:
+        """The provider's pooled network transport (one per event loop underneath)."""
+        if provider.name not in self._network:
+            backend = self.options.transport
+            self._network[provider.name] = PerLoopTransport(
+                lambda: network_transport(provider, backend=backend)
+            )
+        return self._network[provider.name]
+
+    @property
+    def loop_thread(self) -> LoopThread:
+        """The event loop that sync tests' clients run on (started on first use)."""
+        if self._loop_thread is None:
+            self._loop_thread = LoopThread()
+        return self._loop_thread
+
+    def close_idle(self) -> None:
+        """Close network transports whose event loop is idle (a test's loop about to close)."""
+        for transport in self._network.values():
+            transport.close_idle()
+
+    def close(self) -> None:
+        self.close_idle()
+        if self._loop_thread is not None:
+            thread = self._loop_thread
+            for transport in self._network.values():
+                thread.run(transport.aclose())
+            thread.close()
+            self._loop_thread = None
+
+    def start(self, target: Target, test: TestInfo) -> TestRun:
+        return TestRun(self, target, test)
+
+
+class TestRun:
+    """One test against one target: decides the mode and builds the transport stack for it."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, session: BenchSession, target: Target, test: TestInfo) -> None:
+        self.session = session
+        self.target = target
+        self.test = test
+        self.mock: LLMMock | None = None
+        self.cassette = None
+        options = session.options
+        if test.mocked:
+            self.mode = Mode("live")  # placeholder: mocked runs never touch the network
+            self.mock = LLMMock(target.provider, target.model)
+            return
+        from pytest_llmbench.cassettes import Cassette, cassette_path
+
+        self.cassette_path = cassette_path(
+            options.cassette_dir, target.provider.name, test.module, test.name
+        )
+        self.mode = decide(
+            replay=options.replay,
+            record_mode=options.record_mode,
+            missing_credentials=target.provider.missing_credentials(),
+            cassette_exists=Cassette.exists(self.cassette_path),
+            strict=options.strict,
+            record_command=self.record_command,
+        )
+        if self.mode.action in ("replay", "record"):
+            self.cassette = Cassette(
+                self.cassette_path,
+                record_mode=self.mode.record_mode if self.mode.action == "record" else "none",
+                match_ignore=options.match_ignore,
+                record_errors=test.record_errors,
+                allow_playback_repeats=test.allow_playback_repeats,
+                timing=options.replay_timing,
+                secret_names=[n for n in [target.provider.api_key_env] if n],
+                record_command=self.record_command,
+            )
+
+    @property
+    def record_command(self) -> str:
+        provider = self.target.provider
+        command = f"pytest {shlex.quote(self.test.nodeid)} --llm-record-mode=once"
+        if provider.api_key_env:
+            return f"{provider.api_key_env}=... {command}"
+        return command
+
+    @property
+    def mocked(self) -> bool:
+        return self.mock is not None
+
+    def inner_transport(self) -> httpx.AsyncBaseTransport:
+        """The transport under the timing layer, for this run's mode."""
+        if self.mock is not None:
+            return self.mock.transport
+        network = Unclosable(self.session.network(self.target.provider))
+        if self.cassette is None:
+            return network
+        if self.mode.action == "replay":
+            return self.cassette.replay_transport()  # type: ignore[no-any-return]
+        return self.cassette.recording_transport(network)  # type: ignore[no-any-return]
+
+    def http_client(self) -> httpx.AsyncClient:
+        """An AsyncClient on this run's stack, for official SDKs (`http_client=`)."""
+        provider = self.target.provider
+        transport = TimingTransport(self.inner_transport())
+        return httpx.AsyncClient(transport=transport, timeout=timeouts(provider))
+
+    def client(self) -> LLMClient:
+        return LLMClient(self.target.provider, self.target.model, http=self.http_client())
+
+    def client_for_test(self) -> LLMClient | SyncLLMClient:
+        """An LLMClient for async tests; the sync facade (same methods) for sync tests."""
+        client = self.client()
+        if self.test.is_async:
+            return client
+        return SyncLLMClient(client, self.session.loop_thread)
+
+    def finish(self, passed: bool) -> list[str]:
+        """Save what was recorded (if the test passed, or when asked); return strict problems."""
+        problems: list[str] = []
+        if self.cassette is None:
+            return problems
+        if self.mode.action == "record" and (passed or self.session.options.record_failed):
+            self.cassette.save()
+        if self.session.options.strict and passed:
+            unplayed = self.cassette.unplayed()
+            if unplayed:
+                listing = "; ".join(unplayed)
+                problems.append(
+                    f"--llm-strict: {len(unplayed)} recorded interaction(s) of "
+                    f"{self.cassette_path} were not played: {listing}"
+                )
+        return problems
