@@ -25,8 +25,40 @@ def network_transport(
         raise ValueError(f"unknown transport backend {backend!r}; use 'aiohttp' or 'httpx'")
     from httpx_aiohttp import AiohttpTransport
 
-    transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=POOL_LIMITS, proxy=proxy)
-    return transport
+    return StaleConnectionRetry(AiohttpTransport(limits=POOL_LIMITS, proxy=proxy))
+
+
+class StaleConnectionRetry(httpx.AsyncBaseTransport):
+    """Sends a request once more when a pooled keep-alive connection turned out to be closed.
+
+    Some servers (llama.cpp's) close a keep-alive connection right after a streamed response;
+    aiohttp then fails writing the next request on it. httpcore checks a pooled connection
+    before reuse; this restores that behaviour. Only failures before any response byte, whose
+    cause is the peer having closed the connection, are retried, and only once.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self.inner.handle_async_request(request)
+        except httpx.TransportError as error:
+            if not _peer_closed(error):
+                raise
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _peer_closed(error: BaseException) -> bool:
+    import aiohttp
+
+    cause = error.__cause__
+    if isinstance(cause, aiohttp.ServerDisconnectedError):
+        return True
+    return isinstance(cause, aiohttp.ClientOSError) and "write request body" in str(cause)
 
 
 def timeouts(provider: ProviderConfig) -> httpx.Timeout:
