@@ -92,6 +92,16 @@ class ContextLengthExceededError(InvalidRequestError):
     default_hint = "shorten the prompt or lower max_tokens below the model's context window"
 
 
+class UnsupportedParameterError(InvalidRequestError, ValueError):
+    """A Request field a wire format has no place for; raised when building, never sent.
+
+    A ValueError (the caller asked for something impossible) and an InvalidRequestError (so
+    it is reported like the 400 a server would have answered).
+    """
+
+    default_hint = "this wire format has no such parameter; remove it from the Request"
+
+
 class ContentFilterError(ProviderError):
     default_hint = "the provider's safety filter blocked the prompt or the answer"
 

@@ -171,7 +171,7 @@ class OpenAIChatCodec(Codec):
             return ErrorInfo(message=str(error))
         code = error.get("code") or error.get("type")
         return ErrorInfo(
-            code=str(code) if code is not None else None, message=error.get("message") or ""
+            code=str(code) if code is not None else None, message=str(error.get("message") or "")
         )
 
     def refine_error(self, status: int | None, info: ErrorInfo) -> type[ProviderError]:
@@ -271,15 +271,18 @@ class OpenAIStreamDecoder:
             events.append(
                 StreamEvent("start", id=chunk.get("id", ""), model=chunk.get("model", ""))
             )
-        for choice in chunk.get("choices") or []:
-            if choice.get("index", 0) == 0:
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else []:
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
                 self._choice(choice, events)
         usage = _body_usage(chunk)
         if usage is not None:
             events.append(StreamEvent("usage", usage=usage))
 
     def _choice(self, choice: dict[str, Any], events: list[StreamEvent]) -> None:
-        delta = choice.get("delta") or {}
+        delta = choice.get("delta")
+        if not isinstance(delta, dict):
+            delta = {}
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
             events.append(StreamEvent("reasoning", text=reasoning))
@@ -288,12 +291,18 @@ class OpenAIStreamDecoder:
             events.append(StreamEvent("text", text=text))
         if delta.get("refusal"):
             events.append(StreamEvent("refusal", text=delta["refusal"]))
-        for call in delta.get("tool_calls") or []:
-            function = call.get("function") or {}
+        calls = delta.get("tool_calls")
+        for call in calls if isinstance(calls, list) else []:
+            if not isinstance(call, dict):
+                raise self._codec.malformed(f"tool call delta is not an object: {str(call)[:80]}")
+            function = call.get("function")
+            if not isinstance(function, dict):
+                function = {}
+            index = call.get("index", 0)
             events.append(
                 StreamEvent(
                     "tool_call",
-                    index=int(call.get("index", 0)),
+                    index=index if isinstance(index, int) else 0,
                     id=call.get("id") or "",
                     name=function.get("name") or "",
                     text=function.get("arguments") or "",

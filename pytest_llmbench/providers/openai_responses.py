@@ -25,6 +25,7 @@ from pytest_llmbench.errors import (
     RateLimitError,
     ServerError,
     StreamInterruptedError,
+    UnsupportedParameterError,
 )
 from pytest_llmbench.providers.base import (
     Codec,
@@ -74,14 +75,6 @@ _STATUSLESS_CLASSES: dict[str, type[ProviderError]] = {
 
 # The chat codec already reads OpenAI's `{"error": {...}}` body; Responses uses the same one.
 _CHAT = OpenAIChatCodec()
-
-
-class UnsupportedParameterError(InvalidRequestError, ValueError):
-    """A Request field this wire format has no place for; raised by build_request, not sent.
-
-    A ValueError (the caller asked for something impossible) and an InvalidRequestError (so
-    the client reports it like the 400 a server would have answered).
-    """
 
 
 def _str(value: Any) -> str:
@@ -287,8 +280,8 @@ class OpenAIResponsesCodec(Codec):
                 raise self.malformed(f"output item is not an object: {str(item)[:120]}")
             kind = item.get("type")
             if kind == "message":
-                for part in _list(item.get("content")):
-                    part = _dict(part)
+                for raw_part in _list(item.get("content")):
+                    part = _dict(raw_part)
                     if part.get("type") == "output_text":
                         text.append(_str(part.get("text")))
                     elif part.get("type") == "refusal":
