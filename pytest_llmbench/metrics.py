@@ -19,6 +19,7 @@ class RequestMetrics(BaseModel):
 
     provider: str = ""
     model: str = ""
+    prompt_id: str = ""
     started_at: float = 0.0  # wall clock (time.time()) at t0, for per-request rows
     status: int | str | None = None
     streamed: bool = False

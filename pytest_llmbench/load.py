@@ -1,0 +1,191 @@
+"""The load runner: requests at a fixed concurrency or arrival rate, with warmup, into RunStats.
+
+Used by the `llm_bench` fixture and by `llmbench run`. Rate-driven runs report the achieved
+rate and the dispatch lag (actual minus scheduled send time), so an overloaded client shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from pytest_llmbench.client import LLMClient
+from pytest_llmbench.errors import ProviderError
+from pytest_llmbench.metrics import NS_PER_MS, RequestMetrics
+from pytest_llmbench.stats import RunStats
+from pytest_llmbench.types import Request
+
+Arrivals = Literal["poisson", "constant"]
+OnResult = Callable[[RequestMetrics], None]
+
+
+@dataclass(frozen=True)
+class LoadShape:
+    """How requests are sent: `concurrency` workers, or `rate` arrivals per second.
+
+    The run ends after `count` requests or `duration` seconds, whichever is given (both: the
+    first reached).
+    """
+
+    concurrency: int | None = None
+    rate: float | None = None
+    arrivals: Arrivals = "constant"
+    count: int | None = None
+    duration: float | None = None
+    warmup: int = 0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.concurrency is None) == (self.rate is None):
+            raise ValueError("give exactly one of concurrency or rate")
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.rate is not None and self.rate <= 0:
+            raise ValueError(f"rate must be positive, got {self.rate}")
+        if self.count is None and self.duration is None:
+            raise ValueError("give count or duration")
+        if self.count is not None and self.count < 1:
+            raise ValueError(f"count must be at least 1, got {self.count}")
+        if self.duration is not None and self.duration <= 0:
+            raise ValueError(f"duration must be positive, got {self.duration}")
+        if self.warmup < 0:
+            raise ValueError(f"warmup cannot be negative, got {self.warmup}")
+
+
+def failed_metrics(client: LLMClient, error: ProviderError, started_ns: int) -> RequestMetrics:
+    """The row of a request that failed: its error class, status and time to failure."""
+    return RequestMetrics(
+        provider=client.provider.name,
+        model=client.model.id,
+        started_at=time.time() - (time.perf_counter_ns() - started_ns) / 1e9,
+        status=error.status if error.status is not None else type(error).__name__,
+        e2e_ms=(time.perf_counter_ns() - started_ns) / NS_PER_MS,
+        error=type(error).__name__,
+    )
+
+
+async def send_one(client: LLMClient, request: Request, prompt_id: str = "") -> RequestMetrics:
+    """One request; its metrics, or the failure's row. Never raises a ProviderError."""
+    started = time.perf_counter_ns()
+    try:
+        completion = await client.complete(request)
+    except ProviderError as error:
+        metrics = failed_metrics(client, error, started)
+    else:
+        metrics = completion.metrics
+    metrics.prompt_id = prompt_id
+    return metrics
+
+
+RequestSource = Iterator[tuple[str, Request]]
+
+
+class LoadRun:
+    """One run of a LoadShape against a client. `stop()` ends dispatching early (Ctrl-C)."""
+
+    def __init__(
+        self,
+        client: LLMClient,
+        requests: RequestSource,
+        shape: LoadShape,
+        *,
+        name: str = "",
+        on_result: OnResult | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.client = client
+        self.requests = requests
+        self.shape = shape
+        self.name = name
+        self.on_result = on_result
+        self._sleep = sleep
+        self._stopping = False
+        self.results: list[RequestMetrics] = []
+        self.lags_ms: list[float] = []
+        self.schedule_s: list[float] = []  # rate-driven: planned send times from the start
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def _more(self, sent: int, deadline: float | None) -> bool:
+        if self._stopping:
+            return False
+        if self.shape.count is not None and sent >= self.shape.count:
+            return False
+        return deadline is None or time.perf_counter() < deadline
+
+    async def _send(self) -> None:
+        prompt_id, request = next(self.requests)
+        metrics = await send_one(self.client, request, prompt_id)
+        self.results.append(metrics)
+        if self.on_result is not None:
+            self.on_result(metrics)
+
+    async def run(self) -> RunStats:
+        for _ in range(self.shape.warmup):
+            prompt_id, request = next(self.requests)
+            await send_one(self.client, request, prompt_id)
+        start = time.perf_counter()
+        deadline = start + self.shape.duration if self.shape.duration is not None else None
+        if self.shape.concurrency is not None:
+            await self._closed_loop(self.shape.concurrency, deadline)
+        else:
+            await self._open_loop(start, deadline)
+        wall = time.perf_counter() - start
+        stats = RunStats.from_metrics(
+            self.results,
+            wall_s=wall,
+            name=self.name,
+            provider=self.client.provider.name,
+            model=self.client.model.id,
+            dispatch_lags_ms=self.lags_ms,
+        )
+        if self.shape.rate is not None and wall > 0:
+            stats.achieved_rate = len(self.results) / wall
+        return stats
+
+    async def _closed_loop(self, concurrency: int, deadline: float | None) -> None:
+        sent = 0
+
+        async def worker() -> None:
+            nonlocal sent
+            while self._more(sent, deadline):
+                sent += 1
+                await self._send()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    async def _open_loop(self, start: float, deadline: float | None) -> None:
+        assert self.shape.rate is not None
+        rng = random.Random(self.shape.seed)
+        interval = 1.0 / self.shape.rate
+        scheduled = start
+        tasks: set[asyncio.Task[None]] = set()
+        sent = 0
+        while self._more(sent, deadline):
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await self._sleep(delay)
+                if not self._more(sent, deadline):
+                    break
+            self.schedule_s.append(scheduled - start)
+            self.lags_ms.append((time.perf_counter() - scheduled) * 1000)
+            task = asyncio.ensure_future(self._send())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            sent += 1
+            gap = rng.expovariate(self.shape.rate) if self.shape.arrivals == "poisson" else interval
+            scheduled += gap
+        if tasks:
+            await asyncio.gather(*tasks)
+
+
+def cycle_requests(requests: list[Request], ids: list[str] | None = None) -> RequestSource:
+    """Requests in order, forever, with ids (default: their position)."""
+    names = ids or [str(i) for i in range(len(requests))]
+    while True:
+        yield from zip(names, requests, strict=True)

@@ -1,0 +1,154 @@
+"""The load runner: exact request counts, concurrency, arrival rates, warmup and prompt files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import make_provider
+from pytest_llmbench import LLMClient
+from pytest_llmbench.load import LoadRun, LoadShape, cycle_requests
+from pytest_llmbench.mocking import LLMMock
+from pytest_llmbench.prompts import PromptFileError, load_prompts, prompt_stream
+from pytest_llmbench.transport import TimingTransport
+from pytest_llmbench.types import Request
+
+REQUEST = Request(messages=[{"role": "user", "content": "Hi"}], max_tokens=5, stream=True)
+
+
+@pytest.fixture
+def mock() -> LLMMock:
+    provider = make_provider("openai", api_key_env=None, max_retries=0)
+    return LLMMock(provider, provider.model())
+
+
+def client_of(mock: LLMMock) -> LLMClient:
+    http = httpx.AsyncClient(transport=TimingTransport(mock.transport))
+    return LLMClient(mock.provider, http=http)
+
+
+async def test_count_runs_exactly_warmup_plus_count(mock: LLMMock) -> None:
+    mock.stream(["a", "b"])
+    run = LoadRun(
+        client_of(mock), cycle_requests([REQUEST]), LoadShape(concurrency=2, count=5, warmup=1)
+    )
+    stats = await run.run()
+    assert len(mock.requests) == 6
+    assert (stats.count, stats.ok) == (5, 5)
+    assert stats.output_tokens == 5 * 2
+
+
+async def test_concurrency_overlaps_requests(mock: LLMMock) -> None:
+    mock.stream(["a", "b"], ttft=0.05)
+    stats = await LoadRun(
+        client_of(mock), cycle_requests([REQUEST]), LoadShape(concurrency=4, count=4)
+    ).run()
+    # four requests of at least 50 ms each at concurrency 4 overlap: well under 4 x 50 ms
+    assert stats.wall_s < 0.15
+    assert stats.ttft_ms.min is not None and stats.ttft_ms.min >= 50
+
+
+async def test_errors_are_counted_by_class(mock: LLMMock) -> None:
+    mock.sequence(mock.error(429, retry_after=0), mock.reply("ok"))
+    stats = await LoadRun(
+        client_of(mock), cycle_requests([REQUEST]), LoadShape(concurrency=1, count=3)
+    ).run()
+    assert stats.errors == {"RateLimitError": 1}
+    assert stats.ok == 2
+    assert stats.requests[0].status == 429
+
+
+async def test_rate_mode_schedules_and_reports_lag(mock: LLMMock) -> None:
+    mock.reply("ok")
+    shape = LoadShape(rate=50, arrivals="constant", count=10)
+    stats = await LoadRun(client_of(mock), cycle_requests([REQUEST]), shape).run()
+    assert stats.count == 10
+    assert stats.dispatch_lag_ms.count == 10
+    # ten arrivals 20 ms apart take at least 180 ms
+    assert stats.wall_s >= 0.18
+    assert stats.achieved_rate is not None and stats.achieved_rate <= 50 * 1.1
+
+
+async def test_poisson_arrivals_are_seeded_and_average_the_rate(mock: LLMMock) -> None:
+    mock.reply("ok")
+
+    async def schedule(seed: int) -> list[float]:
+        shape = LoadShape(rate=2000, arrivals="poisson", count=200, seed=seed)
+        run = LoadRun(client_of(mock), cycle_requests([REQUEST]), shape)
+        await run.run()
+        return run.schedule_s
+
+    first, again, other = await schedule(7), await schedule(7), await schedule(8)
+    assert first == again and first != other
+    gaps = [b - a for a, b in zip(first, first[1:], strict=False)]
+    assert len(set(gaps)) > 100  # exponential gaps, not a constant interval
+    assert sum(gaps) / len(gaps) == pytest.approx(1 / 2000, rel=0.3)
+
+
+async def test_duration_ends_the_run(mock: LLMMock) -> None:
+    mock.stream(["a"], ttft=0.01)
+    stats = await LoadRun(
+        client_of(mock), cycle_requests([REQUEST]), LoadShape(concurrency=1, duration=0.1)
+    ).run()
+    assert 1 <= stats.count <= 11
+
+
+async def test_stop_ends_dispatching(mock: LLMMock) -> None:
+    mock.reply("ok")
+    run = LoadRun(client_of(mock), cycle_requests([REQUEST]), LoadShape(concurrency=1, count=1000))
+    run.on_result = lambda metrics: run.stop() if len(run.results) >= 3 else None
+    stats = await run.run()
+    assert stats.count == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"count": 1}, "exactly one of concurrency or rate"),
+        ({"concurrency": 1, "rate": 1, "count": 1}, "exactly one of concurrency or rate"),
+        ({"concurrency": 1}, "count or duration"),
+        ({"concurrency": 0, "count": 1}, "concurrency must be at least 1"),
+        ({"rate": -1, "count": 1}, "rate must be positive"),
+    ],
+)
+def test_bad_shapes_are_rejected(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LoadShape(**kwargs)  # type: ignore[arg-type]
+
+
+def test_prompt_files_of_every_kind(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("first\n# comment\n\nsecond\n")
+    (tmp_path / "b.jsonl").write_text(
+        json.dumps({"id": "j", "prompt": "third", "max_tokens": 7}) + "\n"
+    )
+    (tmp_path / "c.yaml").write_text(
+        "prompts:\n  - id: y\n    messages:\n      - {role: system, content: S}\n      - {role: user, content: U}\n"
+    )
+    prompts = load_prompts(tmp_path)
+    assert [p.id for p in prompts] == ["a:1", "a:4", "j", "y"]
+    assert prompts[2].max_tokens == 7
+    assert [m.role for m in prompts[3].messages] == ["system", "user"]
+
+
+def test_bad_prompt_file_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"prompt": "ok"}\n{nope\n')
+    with pytest.raises(PromptFileError, match=r"p\.jsonl:2: not valid JSON"):
+        load_prompts(path)
+    path.write_text('{"text": "x"}\n')
+    with pytest.raises(PromptFileError, match="needs a 'prompt' string or a 'messages' list"):
+        load_prompts(path)
+
+
+def test_random_selection_is_seeded(tmp_path: Path) -> None:
+    path = tmp_path / "p.txt"
+    path.write_text("\n".join(f"p{i}" for i in range(20)))
+    prompts = load_prompts(path)
+    first = [next(s).id for s in [prompt_stream(prompts, "random", 3)] for _ in range(10)]
+    again = [next(s).id for s in [prompt_stream(prompts, "random", 3)] for _ in range(10)]
+    assert first == again
+    ordered = prompt_stream(prompts)
+    assert [next(ordered).id for _ in range(21)][-1] == "p:1"
