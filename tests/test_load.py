@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -83,7 +84,7 @@ async def test_poisson_arrivals_are_seeded_and_average_the_rate(mock: LLMMock) -
 
     first, again, other = await schedule(7), await schedule(7), await schedule(8)
     assert first == again and first != other
-    gaps = [b - a for a, b in zip(first, first[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(first)]
     assert len(set(gaps)) > 100  # exponential gaps, not a constant interval
     assert sum(gaps) / len(gaps) == pytest.approx(1 / 2000, rel=0.3)
 
