@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,19 +12,23 @@ from typing import Any
 import httpx
 import pytest
 
+from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderConfig, load_config
 from pytest_llmbench.errors import LLMBenchError, ProviderError
 from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import RECORD_MODES
+from pytest_llmbench.results import Results, TestOutcome
 from pytest_llmbench.selection import SelectionError, Target, restrict, select_targets, split_names
 from pytest_llmbench.session import BenchSession, Options, TestInfo, TestRun, parse_replay_timing
-from pytest_llmbench.sync import SyncLLMClient
+from pytest_llmbench.stats import RunStats
+from pytest_llmbench.sync import SyncLLMBench, SyncLLMClient
 
 SESSION_KEY = pytest.StashKey[BenchSession]()
 CONFIG_ERROR_KEY = pytest.StashKey[str]()
 REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
+COMPARISON_KEY = pytest.StashKey[Any]()
 TARGET_FIXTURES = ("llm", "llm_provider", "llm_model", "llm_http_client", "llm_mock", "llm_bench")
 
 MARKERS = (
@@ -82,6 +87,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--llm-transport",
         choices=("aiohttp", "httpx"),
         help="network transport under httpx (default aiohttp, the faster one here)",
+    )
+    group.addoption("--llm-report", metavar="PATH", help="write the results as JSON")
+    group.addoption("--llm-csv", metavar="PATH", help="write one CSV row per benchmarked request")
+    group.addoption("--llm-html", metavar="PATH", help="write a self-contained HTML report")
+    group.addoption(
+        "--llm-baseline", metavar="PATH", help="compare with an earlier --llm-report JSON"
+    )
+    group.addoption(
+        "--llm-fail",
+        metavar="RULES",
+        help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%,error_rate:>1%"',
     )
     group.addoption(
         "--llm-list",
@@ -259,6 +275,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     item.stash.setdefault(REPORT_KEY, {})[report.when] = report
+    _record_outcome(item, report)
     if call.excinfo is not None and isinstance(call.excinfo.value, ProviderError):
         report.sections.append(
             ("llmbench provider error", _describe_error(item, call.excinfo.value))
@@ -266,11 +283,43 @@ def pytest_runtest_makereport(
     return report
 
 
+def _target_of(item: pytest.Item) -> Target | None:
+    callspec = getattr(item, "callspec", None)
+    target = callspec.params.get("llm_target") if callspec is not None else None
+    return target if isinstance(target, Target) else None
+
+
+def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
+    """One conformance-matrix cell per provider-parametrized test: its call, or a failed setup."""
+    session = item.config.stash.get(SESSION_KEY, None)
+    target = _target_of(item)
+    if session is None or target is None:
+        return
+    if report.when != "call" and not (report.failed or report.skipped):
+        return
+    if report.when == "teardown" and not report.failed:
+        return
+    outcome = "error" if report.failed and report.when != "call" else report.outcome
+    message = ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2])
+    elif report.failed:
+        message = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else ""
+    session.outcomes.append(
+        TestOutcome(
+            nodeid=item.nodeid,
+            name=getattr(item, "originalname", item.name),
+            target=target.id,
+            outcome=outcome,
+            duration_s=report.duration,
+            message=message[:300],
+        )
+    )
+
+
 def _describe_error(item: pytest.Item, error: ProviderError) -> str:
-    target = getattr(item, "callspec", None)
-    model = ""
-    if target is not None and isinstance(target.params.get("llm_target"), Target):
-        model = target.params["llm_target"].model.id
+    target = _target_of(item)
+    model = target.model.id if target is not None else ""
     rows = [
         ("provider", error.provider),
         ("model", model or "(default)"),
@@ -371,6 +420,118 @@ def llm_mock(llm_run: TestRun) -> LLMMock:
             "llm_mock needs @pytest.mark.mocked on the test (mocked tests never use the network)"
         )
     return llm_run.mock
+
+
+@pytest.fixture
+def llm_bench(request: pytest.FixtureRequest, llm_run: TestRun) -> LLMBench | SyncLLMBench:
+    """Latency runs on the current provider:model: `await llm_bench(request, rounds=10)`.
+
+    Each run is reported at the end of the session and fed to pytest-benchmark when active.
+    """
+    session = _session(request.config)
+    name = getattr(request.node, "originalname", request.node.name)
+
+    def collect(stats: RunStats) -> None:
+        session.runs.append(stats)
+        _feed_pytest_benchmark(request, stats)
+
+    bench = LLMBench(llm_run.client(), name=name, on_stats=collect)
+    if llm_run.test.is_async:
+        return bench
+    return SyncLLMBench(bench, session.loop_thread)
+
+
+def _feed_pytest_benchmark(request: pytest.FixtureRequest, stats: RunStats) -> None:
+    """Show a run in pytest-benchmark's table and JSON: e2e seconds as the timed rounds.
+
+    pytest-benchmark has no public way to record timings taken elsewhere; `_make_stats` is
+    what its own pedantic mode uses.
+    """
+    if "benchmark" not in request.fixturenames or not stats.ok:
+        return
+    benchmark = request.getfixturevalue("benchmark")
+    if getattr(benchmark, "disabled", True) or benchmark.stats is not None:
+        return
+    benchmark._mode = "llm_bench"
+    timings = benchmark._make_stats(1)
+    for metrics in stats.requests:
+        if metrics.error is None and metrics.e2e_ms is not None:
+            timings.update(metrics.e2e_ms / 1000)
+    benchmark.extra_info.update(
+        {
+            "provider": stats.provider,
+            "model": stats.model,
+            "ttft_ms_p50": stats.ttft_ms.p50,
+            "ttft_ms_p95": stats.ttft_ms.p95,
+            "itl_ms_p50": stats.itl_ms.p50,
+            "output_tps_p50": stats.output_tps.p50,
+            "cost_usd": stats.cost_usd,
+            "errors": stats.error_count,
+            "replayed": stats.replayed,
+        }
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    bench = session.config.stash.get(SESSION_KEY, None)
+    if bench is None:
+        return
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller reports
+        workeroutput["llmbench"] = bench.results().model_dump_json()
+        return
+    _write_reports(session, bench)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    bench = node.config.stash.get(SESSION_KEY, None)
+    output = getattr(node, "workeroutput", {}).get("llmbench")
+    if bench is not None and output:
+        bench.merge(Results.model_validate_json(output))
+
+
+def _write_reports(session: pytest.Session, bench: BenchSession) -> None:
+    from pytest_llmbench import reports
+
+    config = session.config
+    results = bench.results()
+    results.meta.finished_at = time.time()
+    for option, write in (
+        ("llm_report", reports.write_json),
+        ("llm_csv", reports.write_csv),
+        ("llm_html", reports.write_html),
+    ):
+        path = config.getoption(option)
+        if path:
+            write(path, results)
+    baseline = config.getoption("llm_baseline")
+    if baseline:
+        rules = reports.parse_rules(config.getoption("llm_fail") or "")
+        comparison = reports.compare(reports.read_json(baseline), results, rules)
+        config.stash[COMPARISON_KEY] = comparison
+        if comparison.breached and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    bench = config.stash.get(SESSION_KEY, None)
+    if bench is None or not (bench.runs or bench.outcomes):
+        return
+    from rich.console import Console
+
+    from pytest_llmbench import reports
+
+    console = Console(
+        record=True, width=max(terminalreporter._tw.fullwidth, 100), force_terminal=False
+    )
+    with console.capture():
+        reports.render_terminal(bench.results(), console)
+        comparison = config.stash.get(COMPARISON_KEY, None)
+        if comparison is not None:
+            comparison.render(console)
+    terminalreporter.section("llmbench")
+    terminalreporter.write(console.export_text())
 
 
 def _fixture_name(provider: str) -> str:

@@ -17,7 +17,9 @@ from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ProviderConfig
 from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import Mode, RecordMode, decide
+from pytest_llmbench.results import Results, RunMeta, TestOutcome
 from pytest_llmbench.selection import Target
+from pytest_llmbench.stats import RunStats
 from pytest_llmbench.sync import LoopThread, SyncLLMClient
 from pytest_llmbench.transport import TimingTransport, network_transport
 from pytest_llmbench.transport.network import timeouts
@@ -77,6 +79,26 @@ class BenchSession:
         self.options = options
         self._network: dict[str, PerLoopTransport] = {}
         self._loop_thread: LoopThread | None = None
+        self.runs: list[RunStats] = []
+        self.outcomes: list[TestOutcome] = []
+        self.meta = RunMeta(config=config.path, mode=self.mode_name)
+
+    @property
+    def mode_name(self) -> str:
+        if self.options.replay or self.options.record_mode == "none":
+            return "replay"
+        if self.options.record_mode:
+            return f"record ({self.options.record_mode})"
+        return "auto (live with credentials, else replay)"
+
+    def results(self) -> Results:
+        """Everything collected so far (a worker's share under xdist)."""
+        return Results(meta=self.meta, runs=list(self.runs), outcomes=list(self.outcomes))
+
+    def merge(self, results: Results) -> None:
+        """Add what an xdist worker collected."""
+        self.runs += results.runs
+        self.outcomes += results.outcomes
 
     @property
     def selected_providers(self) -> list[str]:
@@ -177,8 +199,8 @@ class TestRun:
         if self.cassette is None:
             return network
         if self.mode.action == "replay":
-            return self.cassette.replay_transport()  # type: ignore[no-any-return]
-        return self.cassette.recording_transport(network)  # type: ignore[no-any-return]
+            return self.cassette.replay_transport()
+        return self.cassette.recording_transport(network)
 
     def http_client(self) -> httpx.AsyncClient:
         """An AsyncClient on this run's stack, for official SDKs (`http_client=`)."""

@@ -85,3 +85,23 @@ class SyncCompletionStream:
 async def _next(events: Any) -> StreamEvent:
     event: StreamEvent = await anext(events)
     return event
+
+
+class SyncLLMBench:
+    """LLMBench's methods without `await`, for sync tests."""
+
+    def __init__(self, bench: Any, runner: LoopThread) -> None:
+        self.bench = bench
+        self._runner = runner
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._runner.run(self.bench(*args, **kwargs))
+
+    def measure(self, *args: Any, **kwargs: Any) -> Any:
+        return self._runner.run(self.bench.measure(*args, **kwargs))
+
+    def load(self, *args: Any, **kwargs: Any) -> Any:
+        return self._runner.run(self.bench.load(*args, **kwargs))
+
+    def sweep(self, *args: Any, **kwargs: Any) -> Any:
+        return self._runner.run(self.bench.sweep(*args, **kwargs))
