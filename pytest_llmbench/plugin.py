@@ -29,7 +29,15 @@ SESSION_KEY = pytest.StashKey[BenchSession]()
 CONFIG_ERROR_KEY = pytest.StashKey[str]()
 REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 COMPARISON_KEY = pytest.StashKey[Any]()
-TARGET_FIXTURES = ("llm", "llm_provider", "llm_model", "llm_http_client", "llm_mock", "llm_bench")
+TARGET_FIXTURES = (
+    "llm",
+    "llm_provider",
+    "llm_model",
+    "llm_http_client",
+    "llm_httpx2_client",
+    "llm_mock",
+    "llm_bench",
+)
 
 MARKERS = (
     "live: calls a real endpoint, or replays its cassette (see the llmbench mode table)",
@@ -413,6 +421,13 @@ def llm_http_client(llm_run: TestRun) -> httpx.AsyncClient:
 
 
 @pytest.fixture
+def llm_httpx2_client(llm_run: TestRun) -> Any:
+    """An httpx2.AsyncClient on the plugin's stack, for SDKs built on httpx2
+    (`AsyncAnthropic(http_client=llm_httpx2_client)`, `AsyncOpenAI(...)`)."""
+    return llm_run.httpx2_client()
+
+
+@pytest.fixture
 def llm_mock(llm_run: TestRun) -> LLMMock:
     """The respx mock answering in the current provider's wire format (mark the test `mocked`)."""
     if llm_run.mock is None:
@@ -492,9 +507,12 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def _write_reports(session: pytest.Session, bench: BenchSession) -> None:
+    config = session.config
+    wanted = ("llm_report", "llm_csv", "llm_html", "llm_baseline")
+    if not any(config.getoption(option) for option in wanted):
+        return
     from pytest_llmbench import reports
 
-    config = session.config
     results = bench.results()
     results.meta.finished_at = time.time()
     for option, write in (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -207,6 +207,19 @@ class TestRun:
         provider = self.target.provider
         transport = TimingTransport(self.inner_transport())
         return httpx.AsyncClient(transport=transport, timeout=timeouts(provider))
+
+    def httpx2_client(self) -> Any:
+        """An httpx2.AsyncClient on this run's stack, for SDKs built on httpx2."""
+        try:
+            import httpx2
+        except ImportError:  # pragma: no cover - httpx2 comes with the current SDKs
+            raise ImportError(
+                "llm_httpx2_client needs the httpx2 package: pip install httpx2"
+            ) from None
+        from pytest_llmbench.transport.httpx2_bridge import Httpx2Bridge
+
+        bridge = Httpx2Bridge(TimingTransport(self.inner_transport()))
+        return httpx2.AsyncClient(transport=bridge, timeout=self.target.provider.timeout_s)
 
     def client(self) -> LLMClient:
         return LLMClient(self.target.provider, self.target.model, http=self.http_client())

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from factories import make_provider
 
-from conftest import make_provider
 from pytest_llmbench import LLMClient, Request, errors
 from pytest_llmbench.config import ProviderConfig
 from pytest_llmbench.retry import RetryPolicy

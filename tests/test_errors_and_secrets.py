@@ -79,7 +79,11 @@ def test_retry_after_headers() -> None:
     assert errors.parse_retry_after({}) is None
 
 
-@given(st.text(alphabet=st.characters(codec="ascii", exclude_categories=["Cc"]), min_size=8, max_size=40))
+@given(
+    st.text(
+        alphabet=st.characters(codec="ascii", exclude_categories=["Cc"]), min_size=8, max_size=40
+    )
+)
 def test_any_registered_value_never_survives_redaction(value: str) -> None:
     assume(value not in "<GENERATED_KEY>")  # a value inside the marker itself proves nothing
     secrets.register("GENERATED_KEY", value)

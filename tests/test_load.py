@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from factories import make_provider
 
-from conftest import make_provider
 from pytest_llmbench import LLMClient
 from pytest_llmbench.load import LoadRun, LoadShape, cycle_requests
 from pytest_llmbench.mocking import LLMMock

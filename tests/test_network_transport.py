@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import pytest
+from factories import make_provider
 from loopback import Seen, chunked, response_head, serve
 
-from conftest import make_provider
 from pytest_llmbench import LLMClient, errors
 
 REPLY = {

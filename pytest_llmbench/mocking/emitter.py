@@ -97,6 +97,15 @@ class Emitter(ABC):
         return headers
 
 
+def follow(out: list[Chunk], data: bytes) -> None:
+    """Send `data` right after the chunk before it, as servers do with a block's end event:
+    in the same token chunk, or (before any token) as a tail chunk of its own."""
+    if out and out[-1].role == "token":
+        out[-1] = Chunk("token", out[-1].data + data)
+    else:
+        out.append(Chunk("tail", data))
+
+
 def request_json(request: httpx.Request) -> dict[str, Any]:
     """A request's JSON body ({} when it has none)."""
     try:
@@ -108,6 +117,10 @@ def request_json(request: httpx.Request) -> dict[str, Any]:
 
 def sse(data: Any, event: str | None = None) -> bytes:
     """One server-sent event carrying `data` as compact JSON (or a literal string)."""
-    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    payload = (
+        data
+        if isinstance(data, str)
+        else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    )
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {payload}\n\n".encode()

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from factories import make_provider
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import make_provider
 from pytest_llmbench import errors
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.gemini import Framing, GeminiCodec, parse_duration

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from factories import make_provider
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import make_provider
 from pytest_llmbench import errors
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.openai import OpenAIChatCodec
