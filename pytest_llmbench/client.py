@@ -61,8 +61,10 @@ class LLMClient:
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        api_key: str | None = None,
     ) -> None:
         self.provider = provider
+        self._api_key = api_key  # overrides api_key_env (mocked runs send a placeholder)
         self.model = model if isinstance(model, ModelConfig) else provider.model(model)
         self.codec: Codec = codec_for(provider.kind)
         self._owns_http = http is None
@@ -107,7 +109,7 @@ class LLMClient:
 
     async def validate(self) -> Completion:
         """One minimal request proving that the credentials and the model work."""
-        missing = self.provider.missing_credentials()
+        missing = None if self._api_key else self.provider.missing_credentials()
         if missing:
             raise errors.AuthenticationError(
                 f"no credentials: {missing} is not set",
@@ -123,7 +125,7 @@ class LLMClient:
     async def _attempt(self, request: Request, result: _Result) -> AsyncIterator[StreamEvent]:
         """One HTTP exchange; yields events as chunks arrive; leaves the Completion in result."""
         http_request = self.codec.build_request(
-            request, self.model, self.provider, self.provider.api_key()
+            request, self.model, self.provider, self._api_key or self.provider.api_key()
         )
         fallback = Stopwatch()  # used only if the client is not on a TimingTransport
         try:

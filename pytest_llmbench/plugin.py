@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pytest_llmbench import reports
 from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
@@ -187,9 +188,23 @@ def pytest_configure(config: pytest.Config) -> None:
         targets = select_targets(loaded, providers, split_names(config.getoption("llm_model")))
     except SelectionError as error:
         raise pytest.UsageError(str(error)) from None
+    _check_report_options(config)
     session = BenchSession(loaded, targets, _options(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(_provider_fixtures(session), "llmbench-provider-fixtures")
+
+
+def _check_report_options(config: pytest.Config) -> None:
+    """Bad --llm-fail rules or an unreadable --llm-baseline are usage errors, found at start."""
+    try:
+        rules = reports.parse_rules(config.getoption("llm_fail") or "")
+        baseline = config.getoption("llm_baseline")
+        if baseline:
+            reports.read_json(baseline)
+    except (reports.RuleError, reports.ReportFormatError, OSError) as error:
+        raise pytest.UsageError(str(error)) from None
+    if rules and not config.getoption("llm_baseline"):
+        raise pytest.UsageError("--llm-fail needs --llm-baseline PATH (an earlier --llm-report)")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -511,8 +526,6 @@ def _write_reports(session: pytest.Session, bench: BenchSession) -> None:
     wanted = ("llm_report", "llm_csv", "llm_html", "llm_baseline")
     if not any(config.getoption(option) for option in wanted):
         return
-    from pytest_llmbench import reports
-
     results = bench.results()
     results.meta.finished_at = time.time()
     for option, write in (
@@ -536,20 +549,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     bench = config.stash.get(SESSION_KEY, None)
     if bench is None or not (bench.runs or bench.outcomes):
         return
-    from rich.console import Console
-
-    from pytest_llmbench import reports
-
-    console = Console(
-        record=True, width=max(terminalreporter._tw.fullwidth, 100), force_terminal=False
+    text = reports.terminal_text(
+        bench.results(),
+        width=max(terminalreporter._tw.fullwidth, 100),
+        comparison=config.stash.get(COMPARISON_KEY, None),
+        color=terminalreporter.hasmarkup,
     )
-    with console.capture():
-        reports.render_terminal(bench.results(), console)
-        comparison = config.stash.get(COMPARISON_KEY, None)
-        if comparison is not None:
-            comparison.render(console)
     terminalreporter.section("llmbench")
-    terminalreporter.write(console.export_text())
+    terminalreporter.write(text)
 
 
 def _fixture_name(provider: str) -> str:

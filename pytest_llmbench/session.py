@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import httpx
 
+from pytest_llmbench.cassettes import Cassette, cassette_path
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ProviderConfig
 from pytest_llmbench.mocking import LLMMock
@@ -25,6 +26,7 @@ from pytest_llmbench.transport import TimingTransport, network_transport
 from pytest_llmbench.transport.network import timeouts
 from pytest_llmbench.transport.per_loop import PerLoopTransport, Unclosable
 
+MOCK_API_KEY = "llmbench-mock-key"  # sent to mocks, so auth headers look as they would live
 ReplayTiming = Literal["instant", "recorded"] | float
 
 
@@ -148,14 +150,12 @@ class TestRun:
         self.target = target
         self.test = test
         self.mock: LLMMock | None = None
-        self.cassette = None
+        self.cassette: Cassette | None = None
         options = session.options
         if test.mocked:
             self.mode = Mode("live")  # placeholder: mocked runs never touch the network
             self.mock = LLMMock(target.provider, target.model)
             return
-        from pytest_llmbench.cassettes import Cassette, cassette_path
-
         self.cassette_path = cassette_path(
             options.cassette_dir, target.provider.name, test.module, test.name
         )
@@ -222,7 +222,10 @@ class TestRun:
         return httpx2.AsyncClient(transport=bridge, timeout=self.target.provider.timeout_s)
 
     def client(self) -> LLMClient:
-        return LLMClient(self.target.provider, self.target.model, http=self.http_client())
+        api_key = MOCK_API_KEY if self.mocked else None
+        return LLMClient(
+            self.target.provider, self.target.model, http=self.http_client(), api_key=api_key
+        )
 
     def client_for_test(self) -> LLMClient | SyncLLMClient:
         """An LLMClient for async tests; the sync facade (same methods) for sync tests."""

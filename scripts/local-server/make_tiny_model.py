@@ -8,13 +8,17 @@ real: a llama architecture, a real tokenizer (copied from one of the
 vocab-only GGUF files that ship in llama.cpp's ``models/`` folder) and a
 ChatML chat template so both ``/v1/chat/completions`` and ``/v1/messages`` work.
 
-To keep responses readable and make generations end, dimension 0 of the
-residual stream is a constant "bias channel": every token embedding has the
-value ``BIAS_CHANNEL`` there and no layer writes to it, so column 0 of the
-output matrix acts as a per-token logit bias. We use it to
-- suppress control/byte/non-printable-ASCII tokens (valid, readable UTF-8 text),
-- give EOS a logit that, with llama-server's default sampling, ends a reply
-  after a few dozen tokens on average (so both ``stop`` and ``length`` occur).
+Two tweaks keep replies readable and make them end:
+- Dimension 0 of the residual stream is a constant "bias channel" (set in every
+  token embedding, never written by a layer), so column 0 of the output matrix
+  is a per-token logit bias. It suppresses control, byte and non-printable-ASCII
+  tokens: replies are plain ASCII text.
+- EOS has no bias but a wider random logit than the other tokens, sized so that
+  EOS is the most likely token at about ``--stop-rate`` of the positions. That
+  ratio does not depend on width, depth or context, so every model size stops
+  after roughly 1/stop-rate tokens (greedy; a bit sooner when sampling). The
+  newline that ends the ChatML generation prompt points away from EOS, so a
+  reply never starts with EOS (never comes back empty).
 The same seed always yields a byte-identical file.
 """
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from statistics import NormalDist
 
 import gguf
 import numpy as np
@@ -34,6 +39,7 @@ CHATML_TEMPLATE = (
 )
 SUPPRESSED_LOGIT = -30.0  # far below any reachable logit: never sampled
 LOGIT_NOISE_STD = 3.0  # spread of the random (context-dependent) logits
+NEWLINE_TOKENS = ("<0x0A>", "\u010a")  # "\n" in SentencePiece / GPT-2 byte-level BPE vocabs
 
 
 def read_vocab(path: Path) -> tuple[dict[str, gguf.ReaderField], list[str], list[int], int]:
@@ -46,46 +52,66 @@ def read_vocab(path: Path) -> tuple[dict[str, gguf.ReaderField], list[str], list
     return fields, tokens, types, eos
 
 
-def logit_bias(tokens: list[str], types: list[int], eos: int, eos_bias: float) -> np.ndarray:
-    """Per-token logit bias: 0 for printable-ASCII normal tokens, eos_bias for EOS."""
+def logit_bias(tokens: list[str], types: list[int], eos: int) -> np.ndarray:
+    """Per-token logit bias: 0 for printable-ASCII normal tokens and EOS, else very negative."""
     bias = np.full(len(tokens), SUPPRESSED_LOGIT, dtype=np.float32)
-    for i, (text, ttype) in enumerate(zip(tokens, types)):
+    for i, (text, ttype) in enumerate(zip(tokens, types, strict=True)):
         text = text.replace("\u2581", " ")  # SentencePiece marks spaces with U+2581
         if ttype == gguf.TokenType.NORMAL and text.isascii() and text.isprintable():
             bias[i] = 0.0
-    bias[eos] = eos_bias
+    bias[eos] = 0.0
     return bias
 
 
-def make_model(vocab: Path, out: Path, layers: int, width: int, seed: int,
-               eos_bias: float, dtype: str) -> None:
+def eos_spread(n_candidates: int, stop_rate: float, rng: np.random.Generator) -> float:
+    """How many times wider EOS's logit spread must be than the other tokens' so
+    that EOS beats all n_candidates at about stop_rate of the positions."""
+    typical_max = rng.standard_normal((32, n_candidates), dtype=np.float32).max(axis=1).mean()
+    return float(typical_max / NormalDist().inv_cdf(1 - stop_rate))
+
+
+def make_model(
+    vocab: Path, out: Path, layers: int, width: int, seed: int, stop_rate: float, dtype: str
+) -> None:
     fields, tokens, types, eos = read_vocab(vocab)
     n_vocab = len(tokens)
     head_dim = min(64, width // 4)
     n_head = width // head_dim
     n_ff = 4 * width
     rng = np.random.default_rng(seed)
-    big = np.float16 if dtype == "f16" else np.float32  # norms always stay f32
+    big = np.dtype(np.float16 if dtype == "f16" else np.float32)  # norms always stay f32
 
-    def normal(shape: tuple[int, ...], std: float) -> np.ndarray:
-        return (rng.standard_normal(shape, dtype=np.float32) * std).astype(big)
+    # The bias channel carries 3/4 of the residual's energy, so the RMSNorm
+    # scale (and hence every token's bias) barely depends on the other dims.
+    bias_channel = float(np.sqrt(3 * (width - 1)))
+    rms = np.sqrt((bias_channel**2 + (width - 1)) / width)  # other dims ~ unit variance
+    h0 = bias_channel / rms  # dim 0 after the final norm
+    rest_std = 1 / rms  # std of the other dims after the final norm
 
-    def no_write_to_bias_channel(w: np.ndarray) -> np.ndarray:
-        w[0, :] = 0  # output row 0 = residual dim 0: keeps the bias channel constant
-        return w
+    def layer_matrix(rows: int, cols: int, reads_residual: bool) -> np.ndarray:
+        """Random layer weights; q/k/v/gate/up never read, o/down never write the bias channel."""
+        m: np.ndarray
+        if reads_residual:  # input is a normed residual: unit-variance output
+            m = rng.standard_normal((rows, cols), dtype=np.float32) / (rest_std * np.sqrt(cols - 1))
+            m[:, 0] = 0
+        else:  # updates shrink with depth, so all layers together add the same
+            # variance to the residual: the token embedding keeps dominating
+            m = rng.standard_normal((rows, cols), dtype=np.float32) * np.sqrt(0.5 / (layers * cols))
+            m[0, :] = 0
+        return m.astype(big)
 
-    # Bias channel sized so it carries ~20% of the residual's energy.
-    bias_channel = float(np.sqrt(width / 4))
-    # After the final RMSNorm, dim 0 is about bias_channel / rms and the other
-    # dims have roughly unit variance; scale column 0 and the rest accordingly.
-    rms = np.sqrt((bias_channel**2 + (width - 1)) / width)
-    h0 = bias_channel / rms
+    bias = logit_bias(tokens, types, eos)
+    output = rng.standard_normal((n_vocab, width), dtype=np.float32)
+    output *= LOGIT_NOISE_STD / (rest_std * np.sqrt(width - 1))
+    output[eos] *= eos_spread(int((bias == 0).sum()), stop_rate, rng)
+    output[:, 0] = bias / h0
 
     embd = rng.standard_normal((n_vocab, width), dtype=np.float32)
     embd[:, 0] = bias_channel
-    output = rng.standard_normal((n_vocab, width), dtype=np.float32) * (LOGIT_NOISE_STD / np.sqrt(width - 1))
-    output[:, 0] = logit_bias(tokens, types, eos, eos_bias) / h0
-    output[eos, 1:] = 0  # EOS logit is (almost) context-free: a steady stop rate
+    eos_direction = output[eos, 1:] / np.linalg.norm(output[eos, 1:])
+    for newline in NEWLINE_TOKENS:
+        if newline in tokens:  # anti-aligned: EOS logit sqrt(width-1) std below its mean
+            embd[tokens.index(newline), 1:] = -eos_direction * np.sqrt(width - 1)
 
     w = gguf.GGUFWriter(out, "llama")
     w.add_name(f"pytest-llmbench tiny random llama {layers}x{width}")
@@ -110,14 +136,14 @@ def make_model(vocab: Path, out: Path, layers: int, width: int, seed: int,
     for i in range(layers):
         p = f"blk.{i}."
         w.add_tensor(p + "attn_norm.weight", np.ones(width, dtype=np.float32))
-        w.add_tensor(p + "attn_q.weight", normal((width, width), 1 / np.sqrt(width)))
-        w.add_tensor(p + "attn_k.weight", normal((width, width), 1 / np.sqrt(width)))
-        w.add_tensor(p + "attn_v.weight", normal((width, width), 1 / np.sqrt(width)))
-        w.add_tensor(p + "attn_output.weight", no_write_to_bias_channel(normal((width, width), 0.5 / np.sqrt(width))))
+        w.add_tensor(p + "attn_q.weight", layer_matrix(width, width, reads_residual=True))
+        w.add_tensor(p + "attn_k.weight", layer_matrix(width, width, reads_residual=True))
+        w.add_tensor(p + "attn_v.weight", layer_matrix(width, width, reads_residual=True))
+        w.add_tensor(p + "attn_output.weight", layer_matrix(width, width, reads_residual=False))
         w.add_tensor(p + "ffn_norm.weight", np.ones(width, dtype=np.float32))
-        w.add_tensor(p + "ffn_gate.weight", normal((n_ff, width), 1 / np.sqrt(width)))
-        w.add_tensor(p + "ffn_up.weight", normal((n_ff, width), 1 / np.sqrt(width)))
-        w.add_tensor(p + "ffn_down.weight", no_write_to_bias_channel(normal((width, n_ff), 0.5 / np.sqrt(n_ff))))
+        w.add_tensor(p + "ffn_gate.weight", layer_matrix(n_ff, width, reads_residual=True))
+        w.add_tensor(p + "ffn_up.weight", layer_matrix(n_ff, width, reads_residual=True))
+        w.add_tensor(p + "ffn_down.weight", layer_matrix(width, n_ff, reads_residual=False))
 
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -126,18 +152,36 @@ def make_model(vocab: Path, out: Path, layers: int, width: int, seed: int,
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--vocab", type=Path, required=True, help="vocab-only GGUF, e.g. llama.cpp/models/ggml-vocab-llama-spm.gguf")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--vocab",
+        type=Path,
+        required=True,
+        help="vocab-only GGUF, e.g. models/ggml-vocab-llama-spm.gguf",
+    )
     ap.add_argument("--out", type=Path, required=True, help="GGUF file to write")
-    ap.add_argument("--layers", type=int, default=2, help="transformer blocks (8 for a more realistic pace)")
-    ap.add_argument("--width", type=int, default=64, help="embedding width (512 for a more realistic pace)")
+    ap.add_argument(
+        "--layers", type=int, default=2, help="transformer blocks (8: more realistic pace)"
+    )
+    ap.add_argument(
+        "--width", type=int, default=64, help="embedding width (512: more realistic pace)"
+    )
     ap.add_argument("--seed", type=int, default=1234, help="numpy seed; same seed, same file")
-    ap.add_argument("--eos-bias", type=float, default=11.0, help="EOS logit; higher ends replies sooner")
-    ap.add_argument("--dtype", choices=["f32", "f16"], default="f32", help="weight type of the big matrices")
+    ap.add_argument(
+        "--stop-rate",
+        type=float,
+        default=0.01,
+        help="share of positions where EOS is the most likely token (~1/reply length)",
+    )
+    ap.add_argument(
+        "--dtype", choices=["f32", "f16"], default="f32", help="type of the big matrices"
+    )
     args = ap.parse_args()
     if args.width < 8 or args.width % min(64, args.width // 4):
         ap.error("--width must be at least 8 and a multiple of 4 (of 64 when >= 256)")
-    make_model(args.vocab, args.out, args.layers, args.width, args.seed, args.eos_bias, args.dtype)
+    make_model(args.vocab, args.out, args.layers, args.width, args.seed, args.stop_rate, args.dtype)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
 
 

@@ -6,7 +6,7 @@
 #
 # Env: LLMBENCH_CACHE (default ~/.cache/pytest-llmbench), PYTHON (default python3),
 #      LLMBENCH_MODEL_ARGS (extra args for make_tiny_model.py, e.g. "--layers 8 --width 512").
-set -euo pipefail
+set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${LLMBENCH_CACHE:-$HOME/.cache/pytest-llmbench}"
@@ -42,6 +42,7 @@ step() {
 skip() { echo "--- skip: $*"; }
 
 mkdir -p "$CACHE"
+rm -rf "$CACHE"/download.* "$CACHE"/extract.*  # leftovers of an interrupted run
 command -v "$PYTHON" >/dev/null || die "python not found: $PYTHON"
 
 download_sdist() {

@@ -3,15 +3,18 @@
 # wait until GET /health returns 200. Run setup.sh first. Safe to re-run: a
 # healthy server started earlier is left alone.
 #
-# Env: LLMBENCH_CACHE (default ~/.cache/pytest-llmbench), LLMBENCH_LOCAL_PORT (default 8765).
+# Env: LLMBENCH_CACHE (default ~/.cache/pytest-llmbench), LLMBENCH_LOCAL_PORT (default 8765),
+#      LLMBENCH_LOCAL_MODEL (model id the server reports, default "tiny").
 set -euo pipefail
 
 CACHE="${LLMBENCH_CACHE:-$HOME/.cache/pytest-llmbench}"
 PORT="${LLMBENCH_LOCAL_PORT:-8765}"
+MODEL_ID="${LLMBENCH_LOCAL_MODEL:-tiny}"
 BASE_URL="http://127.0.0.1:$PORT"
 PID_FILE="$CACHE/llama-server-$PORT.pid"
 LOG_FILE="$CACHE/llama-server-$PORT.log"
 TIMEOUT_S=60
+export LC_ALL=C  # "." as the decimal point in $EPOCHREALTIME
 
 die() { echo "start.sh: ERROR: $*" >&2; exit 1; }
 
@@ -39,17 +42,18 @@ if ! our_server_alive; then
     # --offline: never try to reach a model hub; --no-cache-prompt: otherwise
     # repeated prompts are served from the KV cache and usage reports cached
     # tokens, which makes recorded usage/latency depend on request order.
+    # --alias: a stable model id; by default it is the model's absolute path.
     # setsid: the server outlives this script and the caller's process group.
-    nohup setsid "$SERVER_BIN" --model "$MODEL" --host 127.0.0.1 --port "$PORT" \
+    nohup setsid "$SERVER_BIN" --model "$MODEL" --alias "$MODEL_ID" --host 127.0.0.1 --port "$PORT" \
         --offline --no-webui --no-cache-prompt >"$LOG_FILE" 2>&1 </dev/null &
     echo $! >"$PID_FILE"
     echo "started llama-server (pid $!), log: $LOG_FILE"
 fi
 
-start=$SECONDS
+start=$EPOCHREALTIME
 until healthy; do
     our_server_alive || { tail -n 20 "$LOG_FILE" >&2; rm -f "$PID_FILE"; die "llama-server exited during startup"; }
-    (( SECONDS - start < TIMEOUT_S )) || die "llama-server not healthy after ${TIMEOUT_S}s; see $LOG_FILE"
-    sleep 0.2
+    (( ${EPOCHREALTIME%.*} - ${start%.*} < TIMEOUT_S )) || die "llama-server not healthy after ${TIMEOUT_S}s; see $LOG_FILE"
+    sleep 0.1
 done
-echo "llama-server healthy after $((SECONDS - start)) s: $BASE_URL"
+echo "llama-server healthy after $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $start }") s: $BASE_URL"

@@ -54,6 +54,9 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     """A pytester project with models.toml, asyncio strict mode, and no provider keys set."""
     for name in ("LLMBENCH_OPENAI_KEY", "LLMBENCH_ANTHROPIC_KEY"):
         monkeypatch.delenv(name, raising=False)
+    # Inner sessions must not think they are xdist workers when this suite runs under -n.
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
     pytester.makefile(".toml", models=MODELS_TOML)
     pytester.makeini(
         "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"

@@ -1,0 +1,88 @@
+"""llm_bench in real pytest sessions: exact request counts, stats, pytest-benchmark, xdist."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH_TEST = """
+import pytest
+
+@pytest.mark.mocked
+@pytest.mark.asyncio
+async def test_latency(llm_bench, llm_mock, benchmark):
+    llm_mock.stream(["a", "b", "c"], ttft=0.02, itl=0.005, usage={"input_tokens": 4, "output_tokens": 3})
+    stats = await llm_bench("Hi", rounds=4, warmup=1)
+    assert len(llm_mock.requests) == 5
+    assert stats.count == 4 and stats.ok == 4
+    assert stats.ttft_ms.min >= 20
+    assert stats.output_tokens == 12
+
+@pytest.mark.mocked
+def test_sync_latency(llm_bench, llm_mock):
+    llm_mock.reply("hello world")
+    stats = llm_bench("Hi", rounds=2, warmup=0)
+    assert stats.count == 2 and len(llm_mock.requests) == 2
+"""
+
+
+def test_rounds_send_exactly_warmup_plus_rounds(project: pytest.Pytester) -> None:
+    project.makepyfile(BENCH_TEST)
+    result = project.runpytest("--llm-provider=openai", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+
+
+def test_runs_appear_in_pytest_benchmark_json(project: pytest.Pytester) -> None:
+    project.makepyfile(BENCH_TEST)
+    result = project.runpytest("--llm-provider=openai", "--benchmark-json=bench.json")
+    result.assert_outcomes(passed=2)
+    data = json.loads(Path(project.path, "bench.json").read_text())
+    [entry] = data["benchmarks"]
+    assert entry["name"] == "test_latency[openai:gpt-a]"
+    assert entry["stats"]["rounds"] == 4
+    assert entry["stats"]["min"] >= 0.02  # e2e seconds, at least the ttft
+    assert entry["extra_info"]["provider"] == "openai"
+    assert entry["extra_info"]["ttft_ms_p50"] >= 20
+    assert entry["extra_info"]["errors"] == 0
+
+
+def test_measure_rejects_a_coroutine_object(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        async def call():
+            return 1
+
+        @pytest.mark.mocked
+        @pytest.mark.asyncio
+        async def test_misuse(llm_bench):
+            with pytest.raises(TypeError, match="not a coroutine it already made"):
+                await llm_bench.measure(call())
+            with pytest.raises(TypeError, match="returned int, not an awaitable"):
+                await llm_bench.measure(lambda: 1)
+            stats = await llm_bench.measure(call, rounds=3, warmup=0)
+            assert stats.count == 3
+        """
+    )
+    project.runpytest("--llm-provider=openai").assert_outcomes(passed=1)
+
+
+def test_session_summary_and_json_report(project: pytest.Pytester) -> None:
+    project.makepyfile(BENCH_TEST)
+    result = project.runpytest("--llm-provider=openai", "--llm-report=out.json")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*llmbench*", "*openai:gpt-a*"])
+    data = json.loads(Path(project.path, "out.json").read_text())
+    assert {run["name"] for run in data["runs"]} == {"test_latency", "test_sync_latency"}
+    assert len(data["outcomes"]) == 2
+
+
+def test_xdist_workers_send_their_runs_to_the_controller(project: pytest.Pytester) -> None:
+    project.makepyfile(BENCH_TEST)
+    result = project.runpytest("--llm-provider=openai", "-n", "2", "--llm-report=out.json")
+    result.assert_outcomes(passed=2)
+    data = json.loads(Path(project.path, "out.json").read_text())
+    assert sorted(run["count"] for run in data["runs"]) == [2, 4]
