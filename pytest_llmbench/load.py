@@ -65,6 +65,7 @@ def failed_metrics(client: LLMClient, error: ProviderError, started_ns: int) -> 
         status=error.status if error.status is not None else type(error).__name__,
         e2e_ms=(time.perf_counter_ns() - started_ns) / NS_PER_MS,
         error=type(error).__name__,
+        error_message=str(error),
     )
 
 

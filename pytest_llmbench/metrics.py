@@ -37,7 +37,8 @@ class RequestMetrics(BaseModel):
     cost_usd: float | None = None
     retries: int = 0
     bytes: int = 0
-    error: str | None = None
+    error: str | None = None  # the error class name when the request failed
+    error_message: str | None = None
 
 
 def cost_usd(

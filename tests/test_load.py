@@ -72,7 +72,8 @@ async def test_rate_mode_schedules_and_reports_lag(mock: LLMMock) -> None:
     assert stats.dispatch_lag_ms.count == 10
     # ten arrivals 20 ms apart take at least 180 ms
     assert stats.wall_s >= 0.18
-    assert stats.achieved_rate is not None and stats.achieved_rate <= 50 * 1.1
+    # ten sends span nine 20 ms gaps at least
+    assert stats.achieved_rate is not None and stats.achieved_rate <= 10 / 0.18
 
 
 async def test_poisson_arrivals_are_seeded_and_average_the_rate(mock: LLMMock) -> None:

@@ -224,17 +224,25 @@ class Cassette:
         """The recorded response to replay for `incoming` (counted as played), or None.
 
         When recording, vcrpy's record-mode rules decide whether a recording may be replayed
-        (never in mode `all`; in once/new_episodes only from a loaded cassette or with repeats).
+        (never in mode `all`), and only interactions loaded from the file are: what this run
+        recorded is never played back to it, so every recorded request really went out.
         """
         with self._lock:
-            if recording:
-                playable = self._vcr.can_play_response_for(incoming)
-            else:
-                playable = incoming in self._vcr
-            if not playable:
-                return None
-            response: dict[str, Any] = self._vcr.play_response(incoming)
-            return response
+            # Unplayed recordings first, in order; repeats (when allowed) only after them.
+            for repeats in (False, True) if self.allow_playback_repeats else (False,):
+                self._vcr.allow_playback_repeats = repeats
+                if self._playable(incoming, recording=recording):
+                    response: dict[str, Any] = self._vcr.play_response(incoming)
+                    return response
+            return None
+
+    def _playable(self, incoming: Any, *, recording: bool) -> bool:
+        if not recording:
+            return incoming in self._vcr
+        loaded = (request for request, _ in self._vcr.data[: self._loaded])
+        return self._vcr.can_play_response_for(incoming) and any(
+            self.matcher.matches(request, incoming) for request in loaded
+        )
 
     def may_record(self) -> bool:
         """Whether the record mode lets a new interaction be added."""

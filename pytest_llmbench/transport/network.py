@@ -29,27 +29,48 @@ def network_transport(
 
 
 class StaleConnectionRetry(httpx.AsyncBaseTransport):
-    """Sends a request once more when a pooled keep-alive connection turned out to be closed.
+    """Sends a request again when a pooled keep-alive connection turned out to be closed.
 
     Some servers (llama.cpp's) close a keep-alive connection right after a streamed response;
     aiohttp then fails writing the next request on it. httpcore checks a pooled connection
     before reuse; this restores that behaviour. Only failures before any response byte, whose
-    cause is the peer having closed the connection, are retried, and only once.
+    cause is the peer having closed the connection, are retried.
     """
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return await self.inner.handle_async_request(request)
-        except httpx.TransportError as error:
-            if not _peer_closed(error):
-                raise
+        # Every pooled connection may be stale; a fresh one is made once they are used up.
+        for _ in range(STALE_RETRIES):
+            try:
+                return await self.inner.handle_async_request(request)
+            except httpx.TransportError as error:
+                if not _peer_closed(error):
+                    raise _refused_is_not_a_timeout(error, request) from error.__cause__
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+STALE_RETRIES = 8
+
+
+def _refused_is_not_a_timeout(
+    error: httpx.TransportError, request: httpx.Request
+) -> httpx.TransportError:
+    """httpx-aiohttp reports a refused connection as ConnectTimeout; it is a ConnectError."""
+    import aiohttp
+
+    cause = error.__cause__
+    if (
+        isinstance(error, httpx.ConnectTimeout)
+        and isinstance(cause, aiohttp.ClientConnectorError)
+        and not isinstance(cause, aiohttp.ConnectionTimeoutError)
+    ):
+        return httpx.ConnectError(str(error), request=request)
+    return error
 
 
 def _peer_closed(error: BaseException) -> bool:

@@ -177,3 +177,16 @@ async def test_answers_replayed_while_recording_are_marked_replayed(tmp_path: Pa
     recorded = await fetch(transport, chat_body("new"))
     assert replayed.response.extensions.get(REPLAYED_KEY) is True
     assert REPLAYED_KEY not in recorded.response.extensions
+
+
+@pytest.mark.parametrize("mode", ["rewrite", "new_episodes", "all"])
+async def test_identical_requests_while_recording_all_go_out(tmp_path: Path, mode: str) -> None:
+    # A benchmark records the same request several times: none may be answered from the
+    # recording made moments before, or the benchmark would time a replay.
+    upstream = numbered_upstream()
+    cassette = await record(
+        tmp_path / "c.yaml", upstream, chat_body(), chat_body(), chat_body(),
+        mode=mode, allow_playback_repeats=True,
+    )  # fmt: skip
+    assert upstream.calls == 3
+    assert cassette.new_interactions == 3

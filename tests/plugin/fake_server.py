@@ -17,10 +17,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: FakeOpenAI  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return None
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
         self.server.requests.append(
             {

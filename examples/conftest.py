@@ -1,0 +1,1 @@
+"""The examples use the repository's models.toml (providers `local` and `local-anthropic`)."""
