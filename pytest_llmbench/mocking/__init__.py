@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 import respx
@@ -56,7 +55,7 @@ def _usage(usage: Usage | dict[str, int] | None) -> Usage | None:
 
 
 class LLMMock:
-    """Answers every request to the provider's host with the scripted responses.
+    """Answers every request with the scripted responses.
 
     Until something is scripted it replies "Hello from llm_mock". A scripted answer stands
     for all later requests; `sequence` answers in order and repeats its last entry.
@@ -67,8 +66,9 @@ class LLMMock:
         self.model = model
         self.emitter = emitter_for(provider.kind)
         self.router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
-        host = urlsplit(provider.base_url.replace("{region}", provider.region or "us-east-1"))
-        self.router.route(host=host.hostname).mock(side_effect=self._answer)
+        # Every request is answered: a mocked test never reaches the network, and an SDK with
+        # its own default base URL is answered like the plugin's client.
+        self.router.route().mock(side_effect=self._answer)
         self.requests: list[MockedRequest] = []
         self._script: list[Spec] = [self._reply(["Hello", " from", " llm_mock"])]
 

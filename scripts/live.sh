@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The live path against the real local llama.cpp server (scripts/local-server/start.sh):
+# the example latency scenarios and the conformance suite, calling the server for real.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -m pytest examples -p no:cacheprovider -m live \
+  --llm-provider=local,local-anthropic --llm-report=reports/live.json "$@"
