@@ -34,6 +34,7 @@ from pytest_llmbench.providers.base import (
     decode_json,
     finish_from,
     json_request,
+    sampling_options,
 )
 from pytest_llmbench.providers.framing import SSEDecoder, SSEMessage
 from pytest_llmbench.types import (
@@ -306,12 +307,11 @@ class AnthropicCodec(Codec):
 
 
 def _set_optional(body: dict[str, Any], request: Request) -> None:
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
-    if request.top_p is not None:
-        body["top_p"] = request.top_p
-    if request.stop:
-        body["stop_sequences"] = request.stop
+    body.update(
+        sampling_options(
+            request, {"temperature": "temperature", "top_p": "top_p", "stop": "stop_sequences"}
+        )
+    )
     if request.tools:
         body["tools"] = [
             {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}

@@ -11,7 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
 
@@ -279,6 +279,22 @@ def json_request(
     content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     merged = {"content-type": "application/json", "accept": "application/json", **headers}
     return httpx.Request(method, url, content=content, headers=merged)
+
+
+SamplingField = Literal["max_tokens", "temperature", "top_p", "stop", "seed"]
+
+
+def sampling_options(request: Request, names: Mapping[SamplingField, str]) -> dict[str, Any]:
+    """The request's sampling fields that are set, under the wire format's names.
+
+    `names` maps Request fields to wire names; fields it leaves out are not sent.
+    """
+    options: dict[str, Any] = {}
+    for field_name, wire_name in names.items():
+        value = getattr(request, field_name)
+        if value is not None and value != []:
+            options[wire_name] = value
+    return options
 
 
 def base_headers(provider: ProviderConfig) -> dict[str, str]:

@@ -35,6 +35,7 @@ from pytest_llmbench.providers.base import (
     decode_json,
     finish_from,
     json_request,
+    sampling_options,
 )
 from pytest_llmbench.types import (
     Completion,
@@ -206,14 +207,17 @@ def converse_body(request: Request) -> dict[str, Any]:
     if request.system:
         body["system"] = [{"text": request.system}]
     inference: dict[str, Any] = {}
-    if request.max_tokens is not None:
-        inference["maxTokens"] = request.max_tokens
-    if request.temperature is not None:
-        inference["temperature"] = request.temperature
-    if request.top_p is not None:
-        inference["topP"] = request.top_p
-    if request.stop:
-        inference["stopSequences"] = request.stop
+    inference.update(
+        sampling_options(
+            request,
+            {
+                "max_tokens": "maxTokens",
+                "temperature": "temperature",
+                "top_p": "topP",
+                "stop": "stopSequences",
+            },
+        )
+    )
     if inference:
         body["inferenceConfig"] = inference
     tool_config = _tool_config(request, messages)

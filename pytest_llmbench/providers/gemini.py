@@ -28,6 +28,7 @@ from pytest_llmbench.providers.base import (
     base_headers,
     finish_from,
     json_request,
+    sampling_options,
 )
 from pytest_llmbench.providers.framing import JSONArrayDecoder, SSEDecoder, SSEMessage
 from pytest_llmbench.types import (
@@ -163,16 +164,18 @@ def _function_response(message: Message, names: Mapping[str, str]) -> dict[str, 
 
 def _generation_config(request: Request) -> dict[str, Any]:
     config: dict[str, Any] = {}
-    if request.max_tokens is not None:
-        config["maxOutputTokens"] = request.max_tokens
-    if request.temperature is not None:
-        config["temperature"] = request.temperature
-    if request.top_p is not None:
-        config["topP"] = request.top_p
-    if request.stop:
-        config["stopSequences"] = request.stop
-    if request.seed is not None:
-        config["seed"] = request.seed
+    config.update(
+        sampling_options(
+            request,
+            {
+                "max_tokens": "maxOutputTokens",
+                "temperature": "temperature",
+                "top_p": "topP",
+                "stop": "stopSequences",
+                "seed": "seed",
+            },
+        )
+    )
     if request.response_schema is not None:
         # responseJsonSchema takes JSON Schema as is; responseSchema wants an OpenAPI subset.
         config["responseMimeType"] = "application/json"

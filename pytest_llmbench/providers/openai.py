@@ -21,6 +21,7 @@ from pytest_llmbench.providers.base import (
     finish_from,
     json_request,
     parse_arguments,
+    sampling_options,
 )
 from pytest_llmbench.providers.framing import SSEDecoder
 from pytest_llmbench.types import (
@@ -184,14 +185,12 @@ class OpenAIChatCodec(Codec):
 
 
 def _set_optional(body: dict[str, Any], request: Request) -> None:
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
-    if request.top_p is not None:
-        body["top_p"] = request.top_p
-    if request.stop:
-        body["stop"] = request.stop
-    if request.seed is not None:
-        body["seed"] = request.seed
+    body.update(
+        sampling_options(
+            request,
+            {"temperature": "temperature", "top_p": "top_p", "stop": "stop", "seed": "seed"},
+        )
+    )
     if request.tools:
         body["tools"] = [
             {

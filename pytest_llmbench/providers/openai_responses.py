@@ -34,6 +34,7 @@ from pytest_llmbench.providers.base import (
     decode_json,
     json_request,
     parse_arguments,
+    sampling_options,
 )
 from pytest_llmbench.providers.framing import SSEDecoder, SSEMessage
 from pytest_llmbench.providers.openai import OpenAIChatCodec
@@ -233,13 +234,13 @@ class OpenAIResponsesCodec(Codec):
         body: dict[str, Any] = {"model": model.id, "input": input_items(request), "store": False}
         if request.system is not None:
             body["instructions"] = request.system
-        if request.max_tokens is not None:
-            # OpenAI rejects values below 16 with a 400; passed through so the check sees it.
-            body["max_output_tokens"] = request.max_tokens
-        if request.temperature is not None:
-            body["temperature"] = request.temperature
-        if request.top_p is not None:
-            body["top_p"] = request.top_p
+        # max_output_tokens below 16 gets a 400 from OpenAI; passed through so a check sees it.
+        body.update(
+            sampling_options(
+                request,
+                {"max_tokens": "max_output_tokens", "temperature": "temperature", "top_p": "top_p"},
+            )
+        )
         if request.tools:
             body["tools"] = [
                 {
