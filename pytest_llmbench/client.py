@@ -128,10 +128,14 @@ class LLMClient:
             request, self.model, self.provider, self._api_key or self.provider.api_key()
         )
         fallback = Stopwatch()  # used only if the client is not on a TimingTransport
+        total = self.provider.timeout_s
+        deadline = time.monotonic() + total
         try:
-            response = await self.http.send(http_request, stream=True)
+            response = await asyncio.wait_for(self.http.send(http_request, stream=True), total)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, http_request, started=False) from None
+        except asyncio.TimeoutError:
+            raise self._total_timeout(http_request) from None
         timing: ResponseTiming | None = response.extensions.get(TIMING_KEY)
         watch = timing.stopwatch if timing is not None else fallback
         result.watch = watch
@@ -142,7 +146,10 @@ class LLMClient:
                 body = await response.aread()
                 raise self.codec.parse_error(response.status_code, response.headers, body)
             if not request.stream:
-                body = await response.aread()
+                try:
+                    body = await asyncio.wait_for(response.aread(), deadline - time.monotonic())
+                except asyncio.TimeoutError:
+                    raise self._total_timeout(http_request) from None
                 result.completion = self.codec.parse_response(
                     response.status_code, response.headers, body
                 )
@@ -153,6 +160,8 @@ class LLMClient:
             clock = time.perf_counter_ns
             try:
                 async for chunk in response.aiter_bytes():
+                    if time.monotonic() > deadline:
+                        raise self._total_timeout(http_request)
                     events = decoder.feed(chunk)
                     if not events:
                         continue
@@ -179,6 +188,13 @@ class LLMClient:
             await response.aclose()
             if watch.t_end is None:
                 watch.t_end = time.perf_counter_ns()
+
+    def _total_timeout(self, request: httpx.Request) -> errors.TimeoutError:
+        where = f"{request.method} {request.url.copy_with(query=None)}"
+        return errors.TimeoutError(
+            f"total timeout of {self.provider.timeout_s:g} s exceeded on {where}",
+            provider=self.provider.name,
+        )
 
     def _transport_error(
         self, exc: httpx.HTTPError, request: httpx.Request, *, started: bool

@@ -67,8 +67,9 @@ class ProviderConfig(_Strict):
     region: str | None = None  # Bedrock
     profile: str | None = None  # Bedrock: AWS profile name
     headers: dict[str, str] = Field(default_factory=dict)
-    timeout_s: float = Field(default=120.0, gt=0)
+    timeout_s: float = Field(default=600.0, gt=0)  # total, per attempt
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    read_timeout_s: float = Field(default=60.0, gt=0)  # the longest silence between chunks
     max_retries: int = Field(default=2, ge=0)
     rpm: int | None = Field(default=None, gt=0)
     tpm: int | None = Field(default=None, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -288,3 +289,28 @@ async def test_request_object_and_fields_are_accepted(
 
 def test_repr_shows_provider_and_model_only(client_for: Callable[..., LLMClient]) -> None:
     assert repr(client_for()) == "LLMClient(provider='openai', model='test-model')"
+
+
+async def test_total_timeout_ends_a_stream_that_trickles_past_it(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    # each chunk comes well within the read timeout, but the whole answer takes too long
+    router.post(URL).mock(return_value=paced(STREAM, gap_s=0.05))
+    provider = make_provider("openai", max_retries=0, timeout_s=0.12, read_timeout_s=5)
+    async with client_for(provider) as client:
+        with pytest.raises(errors.TimeoutError, match=r"total timeout of 0\.12 s exceeded"):
+            await client.complete("Hi", stream=True)
+
+
+async def test_total_timeout_bounds_the_wait_for_headers(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    async def never(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    router.post(URL).mock(side_effect=never)
+    provider = make_provider("openai", max_retries=0, timeout_s=0.05)
+    async with client_for(provider) as client:
+        with pytest.raises(errors.TimeoutError, match="total timeout"):
+            await client.complete("Hi")

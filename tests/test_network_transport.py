@@ -73,7 +73,11 @@ async def test_read_timeout_is_a_timeout_error() -> None:
 
     async with serve(stall) as server:
         provider = make_provider(
-            "openai", base_url=f"{server.url}/v1", api_key_env=None, max_retries=0, timeout_s=0.3
+            "openai",
+            base_url=f"{server.url}/v1",
+            api_key_env=None,
+            max_retries=0,
+            read_timeout_s=0.3,
         )
         async with LLMClient(provider) as llm:
             with pytest.raises(errors.TimeoutError):

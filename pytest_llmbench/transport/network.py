@@ -83,8 +83,13 @@ def _peer_closed(error: BaseException) -> bool:
 
 
 def timeouts(provider: ProviderConfig) -> httpx.Timeout:
-    """Connect timeout from models.toml; read and pool waits bounded by the request timeout."""
-    return httpx.Timeout(provider.timeout_s, connect=provider.connect_timeout_s)
+    """Connect and read (silence between chunks) timeouts from models.toml; the total
+    per-attempt timeout (`timeout_s`) is the client's deadline."""
+    return httpx.Timeout(
+        provider.read_timeout_s,
+        connect=provider.connect_timeout_s,
+        pool=provider.timeout_s,
+    )
 
 
 def build_http_client(
