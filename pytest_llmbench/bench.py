@@ -49,11 +49,19 @@ class LLMBench:
     """Latency runs against one client; every run's RunStats goes to `on_stats`."""
 
     def __init__(
-        self, client: LLMClient, *, name: str = "", on_stats: OnStats | None = None
+        self,
+        client: LLMClient,
+        *,
+        name: str = "",
+        on_stats: OnStats | None = None,
+        observed: list[RequestMetrics] | None = None,
     ) -> None:
         self.client = client
         self.name = name
         self.on_stats = on_stats
+        # RequestMetrics of requests made by other clients on the same stack (SDKs), filled
+        # in by an ObservingTransport: measure() uses them when a round made one request.
+        self.observed: list[RequestMetrics] = observed if observed is not None else []
 
     def _done(self, stats: RunStats) -> RunStats:
         if self.on_stats is not None:
@@ -73,9 +81,11 @@ class LLMBench:
     async def measure(
         self, fn: Callable[[], Awaitable[Any]], *, rounds: int = 10, warmup: int = 1
     ) -> RunStats:
-        """Time an awaited callable (an official SDK call): e2e per round.
+        """Time an awaited callable (an official SDK call) per round.
 
-        When `fn` returns a Completion, its metrics are used as they are.
+        A round that made one request through `llm_http_client`/`llm_httpx2_client` gets that
+        request's full metrics (TTFT, ITL, usage, cost); a Completion's metrics are used as
+        they are; otherwise the round's e2e time is all that is known.
         """
         _check_async_callable(fn)
         for _ in range(warmup):
@@ -106,6 +116,7 @@ class LLMBench:
     async def _timed(self, fn: Callable[[], Awaitable[Any]]) -> RequestMetrics:
         started = time.perf_counter_ns()
         wall = time.time()
+        seen = len(self.observed)
         try:
             result = await self._await(fn)
         except ProviderError as error:
@@ -113,6 +124,9 @@ class LLMBench:
         elapsed = (time.perf_counter_ns() - started) / NS_PER_MS
         if isinstance(result, Completion):
             return result.metrics
+        made = self.observed[seen:]
+        if len(made) == 1:
+            return made[0]
         return RequestMetrics(
             provider=self.client.provider.name,
             model=self.client.model.id,

@@ -465,7 +465,7 @@ def llm_bench(request: pytest.FixtureRequest, llm_run: TestRun) -> LLMBench | Sy
         session.runs.append(stats)
         _feed_pytest_benchmark(request, stats)
 
-    bench = LLMBench(llm_run.client(), name=name, on_stats=collect)
+    bench = LLMBench(llm_run.client(), name=name, on_stats=collect, observed=llm_run.sdk_metrics)
     if llm_run.test.is_async:
         return bench
     return SyncLLMBench(bench, session.loop_thread)

@@ -16,6 +16,7 @@ import httpx
 from pytest_llmbench.cassettes import Cassette, cassette_path
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ProviderConfig
+from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import Mode, RecordMode, decide
 from pytest_llmbench.results import Results, RunMeta, TestOutcome
@@ -24,6 +25,7 @@ from pytest_llmbench.stats import RunStats
 from pytest_llmbench.sync import LoopThread, SyncLLMClient
 from pytest_llmbench.transport import TimingTransport, network_transport
 from pytest_llmbench.transport.network import timeouts
+from pytest_llmbench.transport.observe import ObservingTransport
 from pytest_llmbench.transport.per_loop import PerLoopTransport, Unclosable
 
 MOCK_API_KEY = "llmbench-mock-key"  # sent to mocks, so auth headers look as they would live
@@ -150,6 +152,7 @@ class TestRun:
         self.target = target
         self.test = test
         self.mock: LLMMock | None = None
+        self.sdk_metrics: list[RequestMetrics] = []  # requests made through the SDK clients
         self.cassette: Cassette | None = None
         options = session.options
         if test.mocked:
@@ -202,30 +205,36 @@ class TestRun:
             return self.cassette.replay_transport()
         return self.cassette.recording_transport(network)
 
+    def _sdk_transport(self) -> httpx.AsyncBaseTransport:
+        """This run's stack, timed and observed: SDK calls get RequestMetrics too."""
+        target = self.target
+        timed = TimingTransport(self.inner_transport())
+        return ObservingTransport(timed, target.provider, target.model, self.sdk_metrics.append)
+
     def http_client(self) -> httpx.AsyncClient:
         """An AsyncClient on this run's stack, for official SDKs (`http_client=`)."""
-        provider = self.target.provider
-        transport = TimingTransport(self.inner_transport())
-        return httpx.AsyncClient(transport=transport, timeout=timeouts(provider))
+        return httpx.AsyncClient(
+            transport=self._sdk_transport(), timeout=timeouts(self.target.provider)
+        )
 
     def httpx2_client(self) -> Any:
         """An httpx2.AsyncClient on this run's stack, for SDKs built on httpx2."""
         try:
             import httpx2
         except ImportError:  # pragma: no cover - httpx2 comes with the current SDKs
-            raise ImportError(
-                "llm_httpx2_client needs the httpx2 package: pip install httpx2"
-            ) from None
+            raise ImportError("llm_httpx2_client needs httpx2: pip install httpx2") from None
         from pytest_llmbench.transport.httpx2_bridge import Httpx2Bridge
 
-        bridge = Httpx2Bridge(TimingTransport(self.inner_transport()))
+        bridge = Httpx2Bridge(self._sdk_transport())
         return httpx2.AsyncClient(transport=bridge, timeout=self.target.provider.timeout_s)
 
     def client(self) -> LLMClient:
-        api_key = MOCK_API_KEY if self.mocked else None
-        return LLMClient(
-            self.target.provider, self.target.model, http=self.http_client(), api_key=api_key
+        provider = self.target.provider
+        http = httpx.AsyncClient(
+            transport=TimingTransport(self.inner_transport()), timeout=timeouts(provider)
         )
+        api_key = MOCK_API_KEY if self.mocked else None
+        return LLMClient(provider, self.target.model, http=http, api_key=api_key)
 
     def client_for_test(self) -> LLMClient | SyncLLMClient:
         """An LLMClient for async tests; the sync facade (same methods) for sync tests."""

@@ -86,3 +86,37 @@ def test_xdist_workers_send_their_runs_to_the_controller(project: pytest.Pyteste
     result.assert_outcomes(passed=2)
     data = json.loads(Path(project.path, "out.json").read_text())
     assert sorted(run["count"] for run in data["runs"]) == [2, 4]
+
+
+def test_measure_gives_sdk_calls_full_metrics(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import openai
+        import pytest
+
+        @pytest.mark.mocked
+        @pytest.mark.asyncio
+        async def test_sdk_latency(llm_bench, llm_mock, llm_http_client, llm_provider):
+            llm_mock.stream(["a", "b", "c"], ttft=0.03, itl=0.01,
+                            usage={"input_tokens": 7, "output_tokens": 3})
+            sdk = openai.AsyncOpenAI(api_key="x", base_url=llm_provider.base_url,
+                                     http_client=llm_http_client, max_retries=0)
+
+            async def call():
+                stream = await sdk.chat.completions.create(
+                    model="gpt-a", messages=[{"role": "user", "content": "Hi"}], stream=True,
+                    stream_options={"include_usage": True})
+                async for _ in stream:
+                    pass
+
+            stats = await llm_bench.measure(call, rounds=3, warmup=0)
+            assert stats.count == 3 and stats.ok == 3
+            assert stats.ttft_ms.min >= 30          # measured at the first output chunk
+            assert stats.ttft_ms.max < stats.e2e_ms.max
+            assert stats.itl_ms.count == 3
+            assert stats.output_tokens == 9 and stats.input_tokens == 21
+            assert not stats.usage_estimated
+            assert stats.cost_usd == pytest.approx(3 * (7 * 1.0 + 3 * 2.0) / 1e6)
+        """
+    )
+    project.runpytest("--llm-provider=openai").assert_outcomes(passed=1)
