@@ -6,13 +6,14 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from pytest_llmbench import reports
+from pytest_llmbench import benchmark_feed, reports
 from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
@@ -472,34 +473,20 @@ def llm_bench(request: pytest.FixtureRequest, llm_run: TestRun) -> LLMBench | Sy
 
 
 def _feed_pytest_benchmark(request: pytest.FixtureRequest, stats: RunStats) -> None:
-    """Show a run in pytest-benchmark's table and JSON: e2e seconds as the timed rounds.
-
-    pytest-benchmark has no public way to record timings taken elsewhere; `_make_stats` is
-    what its own pedantic mode uses.
-    """
+    """Show a run in pytest-benchmark's table and JSON when the test uses `benchmark`."""
     if "benchmark" not in request.fixturenames or not stats.ok:
         return
     benchmark = request.getfixturevalue("benchmark")
-    if getattr(benchmark, "disabled", True) or benchmark.stats is not None:
+    if benchmark.stats is not None:  # one benchmark per test, as pytest-benchmark allows
         return
-    benchmark._mode = "llm_bench"
-    timings = benchmark._make_stats(1)
-    for metrics in stats.requests:
-        if metrics.error is None and metrics.e2e_ms is not None:
-            timings.update(metrics.e2e_ms / 1000)
-    benchmark.extra_info.update(
-        {
-            "provider": stats.provider,
-            "model": stats.model,
-            "ttft_ms_p50": stats.ttft_ms.p50,
-            "ttft_ms_p95": stats.ttft_ms.p95,
-            "itl_ms_p50": stats.itl_ms.p50,
-            "output_tps_p50": stats.output_tps.p50,
-            "cost_usd": stats.cost_usd,
-            "errors": stats.error_count,
-            "replayed": stats.replayed,
-        }
-    )
+    group = getattr(benchmark, "group", None)
+    record = benchmark_feed.BenchmarkRecord.of(request.node, group, stats)
+    if not benchmark.disabled:
+        benchmark_feed.feed_fixture(benchmark, record)
+    elif hasattr(request.config, "workeroutput") and benchmark_feed.disabled_only_by_xdist(
+        request.config
+    ):
+        _session(request.config).benchmark_records.append(record)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -509,6 +496,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: the controller reports
         workeroutput["llmbench"] = bench.results().model_dump_json()
+        workeroutput["llmbench_benchmarks"] = [asdict(r) for r in bench.benchmark_records]
         return
     _write_reports(session, bench)
 
@@ -516,9 +504,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     bench = node.config.stash.get(SESSION_KEY, None)
-    output = getattr(node, "workeroutput", {}).get("llmbench")
-    if bench is not None and output:
-        bench.merge(Results.model_validate_json(output))
+    output = getattr(node, "workeroutput", {})
+    if bench is not None and output.get("llmbench"):
+        bench.merge(Results.model_validate_json(output["llmbench"]))
+    for record in output.get("llmbench_benchmarks", []):
+        benchmark_feed.add_to_session(node.config, benchmark_feed.BenchmarkRecord(**record))
 
 
 def _write_reports(session: pytest.Session, bench: BenchSession) -> None:

@@ -85,6 +85,7 @@ class BenchSession:
         self._loop_thread: LoopThread | None = None
         self.runs: list[RunStats] = []
         self.outcomes: list[TestOutcome] = []
+        self.benchmark_records: list[Any] = []  # runs for pytest-benchmark, sent by workers
         self.meta = RunMeta(config=config.path, mode=self.mode_name)
 
     @property

@@ -120,3 +120,18 @@ def test_measure_gives_sdk_calls_full_metrics(project: pytest.Pytester) -> None:
         """
     )
     project.runpytest("--llm-provider=openai").assert_outcomes(passed=1)
+
+
+def test_pytest_benchmark_output_is_the_same_under_xdist(project: pytest.Pytester) -> None:
+    project.makepyfile(BENCH_TEST)
+    serial = project.runpytest("--llm-provider=openai", "--benchmark-json=serial.json")
+    serial.assert_outcomes(passed=2)
+    parallel = project.runpytest(
+        "--llm-provider=openai", "-n", "2", "--benchmark-json=parallel.json"
+    )
+    parallel.assert_outcomes(passed=2)
+    parallel.stdout.fnmatch_lines(["*benchmark*test_latency*"])
+    one, two = (json.loads(Path(project.path, f).read_text())["benchmarks"] for f in ("serial.json", "parallel.json"))
+    assert [b["fullname"] for b in one] == [b["fullname"] for b in two]
+    assert [b["stats"]["rounds"] for b in one] == [b["stats"]["rounds"] for b in two] == [4]
+    assert two[0]["extra_info"]["provider"] == "openai"
