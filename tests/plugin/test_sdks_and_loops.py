@@ -114,7 +114,7 @@ def test_baseline_regression_fails_the_session(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project.makepyfile(
-        test_bench="""
+        test_regression_gate="""
 import os
 import pytest
 
