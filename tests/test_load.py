@@ -156,3 +156,9 @@ def test_random_selection_is_seeded(tmp_path: Path) -> None:
     assert first == again
     ordered = prompt_stream(prompts)
     assert [next(ordered).id for _ in range(21)][-1] == "p:1"
+
+
+def test_shipped_prompt_files_load() -> None:
+    prompts = load_prompts(Path(__file__).resolve().parents[1] / "prompts")
+    assert [p.id for p in prompts] == ["greeting", "story", "summary"]
+    assert prompts[2].messages[0].role == "system"

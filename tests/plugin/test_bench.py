@@ -131,7 +131,21 @@ def test_pytest_benchmark_output_is_the_same_under_xdist(project: pytest.Pyteste
     )
     parallel.assert_outcomes(passed=2)
     parallel.stdout.fnmatch_lines(["*benchmark*test_latency*"])
-    one, two = (json.loads(Path(project.path, f).read_text())["benchmarks"] for f in ("serial.json", "parallel.json"))
+    one, two = (
+        json.loads(Path(project.path, f).read_text())["benchmarks"]
+        for f in ("serial.json", "parallel.json")
+    )
     assert [b["fullname"] for b in one] == [b["fullname"] for b in two]
     assert [b["stats"]["rounds"] for b in one] == [b["stats"]["rounds"] for b in two] == [4]
     assert two[0]["extra_info"]["provider"] == "openai"
+
+
+def test_benchmark_autosave_and_compare_work(project: pytest.Pytester) -> None:
+    project.makepyfile(BENCH_TEST)
+    project.runpytest("--llm-provider=openai", "--benchmark-autosave").assert_outcomes(passed=2)
+    [saved] = Path(project.path, ".benchmarks").rglob("*.json")
+    assert json.loads(saved.read_text())["benchmarks"][0]["name"] == "test_latency[openai:gpt-a]"
+    result = project.runpytest("--llm-provider=openai", "--benchmark-compare")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_latency*(NOW)*"])
+    result.stdout.fnmatch_lines(["*test_latency*(0001*"])
