@@ -56,6 +56,11 @@ class SSEDecoder:
     def _drain(self, final: bool) -> list[SSEMessage]:
         messages: list[SSEMessage] = []
         buffer = self._buffer
+        if "\r" not in buffer:  # the common case: LF line endings, split in one call
+            *lines, self._buffer = buffer.split("\n")
+            for line in lines:
+                self._line(line, messages)
+            return messages
         start = 0
         length = len(buffer)
         while start < length:
@@ -79,6 +84,10 @@ class SSEDecoder:
     def _line(self, line: str, messages: list[SSEMessage]) -> None:
         if not line:
             self._dispatch(messages)
+            return
+        if line.startswith("data: "):  # the hot path: most lines are data lines
+            self._saw_field = True
+            self._data.append(line[6:])
             return
         name, sep, value = line.partition(":")
         if not name:  # a comment line
