@@ -10,12 +10,21 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.errors import ProviderError
-from pytest_llmbench.load import Arrivals, LoadRun, LoadShape, cycle_requests, failed_metrics
+from pytest_llmbench.load import (
+    Arrivals,
+    LoadRun,
+    LoadShape,
+    RequestSource,
+    cycle_requests,
+    failed_metrics,
+)
 from pytest_llmbench.metrics import NS_PER_MS, RequestMetrics
+from pytest_llmbench.prompts import Selection, load_prompts, prompt_stream
 from pytest_llmbench.stats import RunStats
 from pytest_llmbench.types import Completion, Request
 
@@ -139,8 +148,12 @@ class LLMBench:
 
     async def load(
         self,
-        requests: Request | str | Sequence[Request | str],
+        requests: Request | str | Sequence[Request | str] | None = None,
         *,
+        prompts: str | Path | None = None,
+        selection: Selection = "sequential",
+        max_tokens: int | None = None,
+        stream: bool = True,
         concurrency: int | None = None,
         rate: float | None = None,
         arrivals: Arrivals = "constant",
@@ -149,7 +162,22 @@ class LLMBench:
         warmup: int = 0,
         seed: int | None = None,
     ) -> RunStats:
-        """Requests at a fixed concurrency or arrival rate; see LoadShape."""
+        """Requests at a fixed concurrency or arrival rate; see LoadShape.
+
+        The requests are given, or read from `prompts` (a file or a directory; see
+        pytest_llmbench.prompts), taken in order or at random (`selection`, seeded by `seed`).
+        """
+        if (requests is None) == (prompts is None):
+            raise ValueError("give requests or prompts=PATH")
+        source: RequestSource
+        if prompts is not None:
+            source = (
+                (p.id, p.request(max_tokens=max_tokens, stream=stream))
+                for p in prompt_stream(load_prompts(prompts), selection, seed)
+            )
+        else:
+            assert requests is not None
+            source = cycle_requests(_as_requests(requests))
         shape = LoadShape(
             concurrency=concurrency,
             rate=rate,
@@ -159,12 +187,12 @@ class LLMBench:
             warmup=warmup,
             seed=seed,
         )
-        run = LoadRun(self.client, cycle_requests(_as_requests(requests)), shape, name=self.name)
+        run = LoadRun(self.client, source, shape, name=self.name)
         return self._done(await run.run())
 
     async def sweep(
         self,
-        requests: Request | str | Sequence[Request | str],
+        requests: Request | str | Sequence[Request | str] | None = None,
         *,
         concurrencies: Sequence[int] = (),
         rates: Sequence[float] = (),

@@ -149,3 +149,29 @@ def test_benchmark_autosave_and_compare_work(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*test_latency*(NOW)*"])
     result.stdout.fnmatch_lines(["*test_latency*(0001*"])
+
+
+def test_load_reads_prompt_files_with_seeded_random_selection(project: pytest.Pytester) -> None:
+    project.makefile(".jsonl", prompts='{"id": "a", "prompt": "A"}\n{"id": "b", "prompt": "B"}\n')
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.mocked
+        @pytest.mark.asyncio
+        async def test_load(llm_bench, llm_mock):
+            llm_mock.reply("ok")
+            stats = await llm_bench.load(prompts="prompts.jsonl", selection="random", seed=3,
+                                         max_tokens=5, concurrency=2, count=6)
+            again = await llm_bench.load(prompts="prompts.jsonl", selection="random", seed=3,
+                                         max_tokens=5, concurrency=1, count=6)
+            first = sorted(m.prompt_id for m in stats.requests)
+            assert first == sorted(m.prompt_id for m in again.requests)
+            assert set(first) <= {"a", "b"}
+            sent = {r.json["messages"][0]["content"] for r in llm_mock.requests}
+            assert sent <= {"A", "B"} and all(r.json["max_tokens"] == 5 for r in llm_mock.requests)
+            with pytest.raises(ValueError, match="give requests or prompts"):
+                await llm_bench.load(count=1, concurrency=1)
+        """
+    )
+    project.runpytest("--llm-provider=local").assert_outcomes(passed=1)
