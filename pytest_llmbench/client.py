@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -166,22 +166,12 @@ class LLMClient:
                     if not events:
                         continue
                     now = timing.last_arrival_ns if timing is not None else clock()
-                    for event in events:
-                        event.arrival_ns = now
-                        if event.is_output:
-                            output.append(now)
-                        assembler.add(event)
+                    for event in _stamped(events, now, output, assembler):
                         yield event
                         result.yielded = True
             except httpx.HTTPError as exc:
                 raise self._transport_error(exc, http_request, started=True) from None
-            tail = decoder.close()
-            now = clock()
-            for event in tail:
-                event.arrival_ns = now
-                if event.is_output:
-                    output.append(now)
-                assembler.add(event)
+            for event in _stamped(decoder.close(), clock(), output, assembler):
                 yield event
             result.completion = assembler.completion()
         finally:
@@ -234,6 +224,18 @@ class LLMClient:
             self.model.output_per_mtok,
         )
         completion.metrics = metrics
+
+
+def _stamped(
+    events: list[StreamEvent], now: int, output: list[int], assembler: StreamAssembler
+) -> Iterator[StreamEvent]:
+    """The events completed by one chunk, stamped with its arrival and assembled."""
+    for event in events:
+        event.arrival_ns = now
+        if event.is_output:
+            output.append(now)
+        assembler.add(event)
+        yield event
 
 
 class _Result:
