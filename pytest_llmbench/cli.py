@@ -13,8 +13,6 @@ import contextlib
 import json
 import logging
 import os
-import select
-import shutil
 import signal
 import sys
 import tempfile
@@ -42,6 +40,7 @@ from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderConfig, load_config
 from pytest_llmbench.load import LoadRun, LoadShape, RequestSource
 from pytest_llmbench.metrics import RequestMetrics
+from pytest_llmbench.picker import interactive, pick
 from pytest_llmbench.prompts import Prompt, PromptFileError, load_prompts, prompt_stream
 from pytest_llmbench.results import Results, RunMeta
 from pytest_llmbench.selection import Target, split_names
@@ -110,20 +109,6 @@ class CliState:
             logger.removeHandler(self.log_handler)
             logger.setLevel(logging.NOTSET)
             self.log_handler = None
-
-
-def interactive() -> bool:
-    """Whether a person can answer a picker: stdin and stdout are terminals (and POSIX ones)."""
-    if sys.platform == "win32":
-        return False  # the picker uses termios
-    return _isatty(sys.stdin) and _isatty(sys.stdout)
-
-
-def _isatty(stream: IO[str] | None) -> bool:
-    try:
-        return stream is not None and stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 app = typer.Typer(
@@ -319,148 +304,6 @@ def _choose_target(
     except KeyboardInterrupt:
         raise _interrupted() from None
     return Target(provider, _model(provider, model_id, "--model"))
-
-
-# -- the arrow-key picker --------------------------------------------------------------------
-
-
-class Picker:
-    """The state of a one-of-many choice: which line is highlighted, what a key does."""
-
-    def __init__(self, title: str, options: Sequence[str], index: int = 0) -> None:
-        if not options:
-            raise ValueError("nothing to choose from")
-        self.title = title
-        self.options = list(options)
-        self.index = index
-        self.top = 0  # first visible option when the list is longer than the screen
-
-    def press(self, key: str) -> bool:
-        """Apply a key (see `parse_keys`); True once the choice is made."""
-        if key in ("up", "k"):
-            self.index = (self.index - 1) % len(self.options)
-        elif key in ("down", "j"):
-            self.index = (self.index + 1) % len(self.options)
-        elif key == "home":
-            self.index = 0
-        elif key == "end":
-            self.index = len(self.options) - 1
-        elif key == "enter":
-            return True
-        elif key in ("cancel", "q"):
-            raise KeyboardInterrupt
-        return False
-
-    def lines(self, height: int, width: int) -> list[str]:
-        """The picker as screen lines, at most `height` (>= 2) of at most `width` characters."""
-        visible = max(1, min(len(self.options), height - 1))
-        if self.index < self.top:
-            self.top = self.index
-        elif self.index >= self.top + visible:
-            self.top = self.index - visible + 1
-        out = [f"? {self.title} (↑/↓, Enter; Esc to cancel)"]
-        for i in range(self.top, self.top + visible):
-            mark = "❯ " if i == self.index else "  "
-            out.append(mark + self.options[i])
-        return [line[: max(1, width - 1)] for line in out]
-
-
-_KEYS = {
-    b"\x1b[A": "up",
-    b"\x1bOA": "up",
-    b"\x1b[B": "down",
-    b"\x1bOB": "down",
-    b"\x1b[H": "home",
-    b"\x1b[F": "end",
-    b"\r": "enter",
-    b"\n": "enter",
-    b"\x03": "cancel",
-    b"\x04": "cancel",
-}
-
-
-def parse_keys(data: bytes) -> tuple[list[str], bytes]:
-    """Keys in terminal input, and an incomplete escape sequence left over at the end."""
-    keys: list[str] = []
-    i = 0
-    while i < len(data):
-        for sequence, key in _KEYS.items():
-            if data.startswith(sequence, i):
-                keys.append(key)
-                i += len(sequence)
-                break
-        else:
-            if data[i : i + 1] == b"\x1b":
-                rest = data[i:]
-                if any(s.startswith(rest) for s in _KEYS if len(s) > len(rest)):
-                    return keys, rest  # wait for the rest of the sequence
-                if rest[1:2] in (b"[", b"O") and len(rest) >= 3:
-                    i += 3  # another CSI/SS3 key we do not use
-                    continue
-                keys.append("cancel")
-                i += 1
-                continue
-            keys.append(data[i : i + 1].decode("latin-1"))
-            i += 1
-    return keys, b""
-
-
-def pick(
-    title: str,
-    options: Sequence[str],
-    index: int = 0,
-    *,
-    stdin: IO[str] | None = None,
-    stdout: IO[str] | None = None,
-) -> int:
-    """Ask for one of `options` with the arrow keys; the chosen index. Ctrl-C/Esc interrupts.
-
-    The terminal is in cbreak mode (no echo, keys one by one, Ctrl-C still a signal) only while
-    the picker is shown.
-    """
-    import termios
-    import tty
-
-    picker = Picker(title, options, index)
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    fd = stdin.fileno()
-    saved = termios.tcgetattr(fd)
-    drawn = 0
-
-    def draw() -> None:
-        nonlocal drawn
-        size = shutil.get_terminal_size()
-        lines = picker.lines(size.lines - 1, size.columns)
-        up = f"\x1b[{drawn}F" if drawn else "\r"
-        stdout.write(up + "\x1b[J" + "\n".join(lines) + "\n")
-        stdout.flush()
-        drawn = len(lines)
-
-    stdout.write("\x1b[?25l")  # hide the cursor
-    try:
-        tty.setcbreak(fd, termios.TCSANOW)
-        draw()
-        pending = b""
-        while True:
-            timeout = 0.05 if pending else None
-            ready, _, _ = select.select([fd], [], [], timeout)
-            data = os.read(fd, 64) if ready else b""
-            if ready and not data:
-                raise KeyboardInterrupt  # the terminal went away
-            keys, pending = parse_keys(pending + data)
-            if not ready and pending:
-                keys, pending = [*keys, "cancel"], b""  # a lone Esc
-            for key in keys:
-                if picker.press(key):
-                    return picker.index
-            draw()
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-        if drawn:
-            stdout.write(f"\x1b[{drawn}F\x1b[J")  # wipe the list
-        stdout.write("\x1b[?25h")
-        stdout.flush()
 
 
 # -- llmbench models -------------------------------------------------------------------------
@@ -697,21 +540,6 @@ class SummaryFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-class _RecordingClient(LLMClient):
-    """An LLMClient that keeps the first error of each kind, to report it with its message."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.first_errors: dict[str, errors.ProviderError] = {}
-
-    async def complete(self, request: Request | str, **fields: Any) -> Completion:
-        try:
-            return await super().complete(request, **fields)
-        except errors.ProviderError as error:
-            self.first_errors.setdefault(type(error).__name__, error)
-            raise
 
 
 class _Stopper:
@@ -972,14 +800,14 @@ def run(
     with log_opened as log_stream:
         done = asyncio.run(_load_targets(state, targets, plan, Console(stderr=True), log_stream))
     meta.finished_at = time.time()
-    results = Results(meta=meta, runs=[stats for stats, _ in done.runs])
+    results = Results(meta=meta, runs=done.runs)
     _write_reports(results, output, html, summary_format)
-    for stats, first_errors in done.runs:
-        for kind, first in first_errors.items():
+    for stats in done.runs:
+        for kind, first in first_errors(stats.requests).items():
             _error(f"{stats.id}: {stats.errors.get(kind, 0)} x {kind}: {first}")
     if done.stopped_by is not None:
         return done.stopped_by
-    for stats, _ in done.runs:
+    for stats in done.runs:
         if stats.count and not stats.ok:  # every request failed: exit as the commonest error
             commonest = max(stats.errors, key=lambda kind: stats.errors[kind])
             return _exit_code_for_name(commonest)
@@ -1006,9 +834,18 @@ class _LoadPlan:
             yield prompt.id, prompt.request(max_tokens=self.max_tokens, stream=stream)
 
 
+def first_errors(requests: Sequence[RequestMetrics]) -> dict[str, str]:
+    """The message of the first failed request of each error class, in the order they failed."""
+    first: dict[str, str] = {}
+    for metrics in requests:
+        if metrics.error is not None:
+            first.setdefault(metrics.error, metrics.error_message or metrics.error)
+    return first
+
+
 @dataclass
 class _LoadDone:
-    runs: list[tuple[RunStats, dict[str, errors.ProviderError]]]
+    runs: list[RunStats]
     stopped_by: int | None  # the exit code of the signal that stopped the run
 
 
@@ -1026,12 +863,10 @@ async def _load_targets(
         for target in targets:
             if stopper.signal is not None:
                 break
-            transport = state.transport(target.provider) if state.transport else None
-            client = _RecordingClient(target.provider, target.model, transport=transport)
-            async with client:
+            async with _client(state, target) as client:
                 live = _LiveProgress(progress, target, plan.shape, log_stream)
                 stats = await _run_one(client, target, plan, stopper, live)
-            done.runs.append((stats, client.first_errors))
+            done.runs.append(stats)
     stopper.close()
     if stopper.signal is not None:
         done.stopped_by = stopper.exit_code
@@ -1138,7 +973,7 @@ def _write_reports(
         reports.write_html(html, results)
         _error(f"wrote HTML report to {html}")
     if summary_format is SummaryFormat.table:
-        reports.render_terminal(results, Console())
+        reports.render_terminal(results, Console(), detailed=True)
     elif summary_format is SummaryFormat.csv:
         sys.stdout.write(output.read_text(encoding="utf-8"))
     else:

@@ -6,12 +6,16 @@ import csv
 import io
 import json
 import re
+import statistics
 from pathlib import Path
 
 import pytest
 from cli_helpers import KEY_ENV, SECRET, Cli
 
 from pytest_llmbench.metrics import RequestMetrics
+from pytest_llmbench.reports.terminal import byte_size
+
+STATISTICS = ["min", "mean", "p50", "p95", "p99", "max"]
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -113,6 +117,69 @@ def test_summary_table_compares_models_side_by_side(
     assert "0.1" in large  # ten times the price
 
 
+def summary_rows(out: str, heading: str) -> dict[str, list[str]]:
+    """The rows of the summary table headed `heading` (TTFT ms, ...), by provider:model."""
+    lines = out.splitlines()
+    start = next(
+        i for i, line in enumerate(lines) if line.split() == [*heading.split(), *STATISTICS]
+    )
+    rows: dict[str, list[str]] = {}
+    for line in lines[start + 2 :]:  # past the heading and its rule
+        if not line.strip():
+            break
+        target, *cells = line.split()
+        rows[target] = cells
+    return rows
+
+
+def spread(values: list[float]) -> list[float]:
+    """min, mean, p50, p95, p99, max (percentiles interpolated linearly, as RunStats does)."""
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return [min(values), statistics.fmean(values), cuts[49], cuts[94], cuts[98], max(values)]
+
+
+def test_run_summary_shows_min_mean_percentiles_max_and_bytes(
+    cli: Cli, prompts_file: Path, tmp_path: Path
+) -> None:
+    mock = cli.mock("mock")
+    mock.sequence(*(mock.stream(["a", "b", "c"], ttft=t, itl=0.002) for t in (0.01, 0.03, 0.06)))
+    log = tmp_path / "requests.jsonl"
+    result = cli(
+        "run", "-p", "mock", "--prompts", str(prompts_file), "-n", "4", "--output",
+        str(tmp_path / "out.csv"), "--log-file", str(log),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    metrics = [
+        RequestMetrics.model_validate_json(line)
+        for line in log.read_text(encoding="utf-8").splitlines()
+    ]
+    overview = next(line for line in result.out.splitlines() if "mock:mock-small" in line)
+    assert overview.split()[:4] == ["mock:mock-small", "4", "4", "0"]  # n, ok, err
+    assert byte_size(sum(m.bytes for m in metrics)) in overview
+    for heading, field in (("TTFT ms", "ttft_ms"), ("ITL ms", "itl_ms"), ("e2e ms", "e2e_ms")):
+        cells = summary_rows(result.out, heading)["mock:mock-small"]
+        values = [getattr(m, field) for m in metrics]
+        # The table shows three significant figures or two decimals.
+        assert [float(c) for c in cells] == pytest.approx(spread(values), rel=6e-3, abs=6e-3)
+    ttft = [float(c) for c in summary_rows(result.out, "TTFT ms")["mock:mock-small"]]
+    assert ttft[0] < 30 <= ttft[1] < ttft[-1]  # min, mean, max of 10, 30, 60, 60 ms (and more)
+
+
+def test_run_summary_compares_models_in_each_table(
+    cli: Cli, prompts_file: Path, tmp_path: Path
+) -> None:
+    result = cli(
+        "run", "-p", "mock", "-p", "mock:mock-large", "--prompts", str(prompts_file), "-n", "2",
+        "--output", str(tmp_path / "out.csv"),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    header = next(line for line in result.out.splitlines() if "provider:model" in line)
+    for label in ("n", "ok", "err", "in/out", "bytes", "cost $", "tok/s", "req/s"):
+        assert label in header
+    for heading in ("TTFT ms", "ITL ms", "e2e ms", "tok/s per req"):
+        assert list(summary_rows(result.out, heading)) == ["mock:mock-small", "mock:mock-large"]
+
+
 def test_csv_format_prints_the_csv(cli: Cli, prompts_file: Path, tmp_path: Path) -> None:
     output = tmp_path / "out.csv"
     result = cli(
@@ -196,6 +263,42 @@ def test_some_failed_requests_are_counted_and_explained(
     assert "mock:mock-small: 1 x ServerError: mock HTTP 500" in result.err
     assert "overloaded right now" in result.err
     assert [row["error"] for row in read_rows(output)].count("ServerError") == 1
+
+
+def test_failed_warmup_requests_are_not_reported(
+    cli: Cli, prompts_file: Path, tmp_path: Path
+) -> None:
+    mock = cli.mock("mock")
+    mock.sequence(mock.error(500, "cold start"), mock.reply("fine"))
+    result = cli(
+        "run", "-p", "mock", "--prompts", str(prompts_file), "-n", "2", "--warmup", "1",
+        "--output", str(tmp_path / "out.csv"),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "ServerError" not in result.err  # the warmup is not measured, nor its errors
+    assert "cold start" not in result.err
+
+
+def test_each_kind_of_error_is_explained_once_with_its_first_message(
+    cli: Cli, prompts_file: Path, tmp_path: Path
+) -> None:
+    mock = cli.mock("mock")
+    mock.sequence(
+        mock.error(500, "first outage"), mock.error(500, "second outage"),
+        mock.error(429, "too many"), mock.reply("fine"),
+    )  # fmt: skip
+    result = cli(
+        "run", "-p", "mock", "--prompts", str(prompts_file), "-n", "4", "--output",
+        str(tmp_path / "out.csv"),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    explained = [line for line in result.err.splitlines() if " x " in line]
+    assert [line.split(":")[2].strip() for line in explained] == [
+        "2 x ServerError", "1 x RateLimitError",
+    ]  # fmt: skip
+    assert "first outage" in explained[0]
+    assert "second outage" not in result.err
+    assert "too many" in explained[1]
 
 
 def test_a_run_whose_requests_all_fail_exits_with_their_code(

@@ -282,6 +282,8 @@ def test_detailed_report_fits_with_long_ids_and_narrow_consoles() -> None:
         assert "1.23M/7.65M" in text
         assert "9.88 GB" in text
         assert "1,234.50" in text
+        assert line_of(text, "1,234.50").split()[-1] == "0.33"  # req/s: nothing cut off
+        assert "suffix" in text  # long ids fold
         assert detail_table(text, "e2e ms")["azure-openai-eastus:o3"][-1] == "1234567"
 
 
