@@ -18,7 +18,7 @@ from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.transport.paced import PacedStream
 
 URL = "https://api.openai.com/v1/chat/completions"
-KEY = "sk-test-client-secret-0123456789abcdef"
+KEY = "canary-test-client-secret-0123456789abcdef"
 
 
 def chunk(content: str | None = None, finish: str | None = None, **extra: Any) -> bytes:

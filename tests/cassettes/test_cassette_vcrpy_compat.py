@@ -119,7 +119,7 @@ async def test_a_vcrpy_cassette_with_compact_json_bodies_matches_our_requests(
 - request:
     body: '{"model":"gpt-x","messages":[{"role":"user","content":"hi"}]}'
     headers:
-      authorization: [Bearer sk-not-a-real-key-000000000000]
+      authorization: [Bearer canary-not-a-key]
       content-type: [application/json]
     method: POST
     uri: https://api.openai.com/v1/chat/completions

@@ -9,7 +9,7 @@ import pytest
 from fake_server import FakeOpenAI, fake_openai
 
 KEY_ENV = "LLMBENCH_OPENAI_KEY"
-KEY = "sk-modes-test-secret-0123456789abcdef"
+KEY = "canary-modes-test-secret-0123456789abcdef"
 CASSETTE = Path("cassettes/openai/test_live/test_hello[openai-gpt-a].yaml")
 
 LIVE_TEST = """

@@ -41,7 +41,7 @@ def tour(
 def test_tour_passes_live_with_the_key(
     tour: pytest.Pytester, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-readme-tour-0123456789abcdefghij")
+    monkeypatch.setenv("OPENAI_API_KEY", "canary-readme-tour-0123456789abcdefghij")
     tour.runpytest("--llm-provider=openai").assert_outcomes(passed=3)
     assert len(server.requests) == 1  # the live check; the mocked ones never reach it
 
@@ -57,7 +57,7 @@ def test_tour_without_the_key_skips_the_live_check_and_runs_the_mocked_ones(
 def test_recorded_tour_replays_without_the_key(
     tour: pytest.Pytester, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-readme-tour-0123456789abcdefghij")
+    monkeypatch.setenv("OPENAI_API_KEY", "canary-readme-tour-0123456789abcdefghij")
     tour.runpytest("--llm-provider=openai", "--llm-record-mode=once").assert_outcomes(passed=3)
     monkeypatch.delenv("OPENAI_API_KEY")
     server.requests.clear()

@@ -9,7 +9,7 @@ import pytest
 from fake_server import FakeOpenAI, fake_openai
 
 KEY_ENV = "LLMBENCH_OPENAI_KEY"
-KEY = "sk-sdk-test-secret-0123456789abcdefghij"
+KEY = "canary-sdk-test-secret-0123456789abcdefghij"
 
 
 @pytest.fixture

@@ -188,7 +188,7 @@ def test_provider_fixture_uses_the_default_model_and_follows_selection(
 def test_llm_list_shows_models_and_credential_state_but_no_values(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LLMBENCH_OPENAI_KEY", "sk-listing-secret-value-123456789")
+    monkeypatch.setenv("LLMBENCH_OPENAI_KEY", "canary-listing-secret-value-123456789")
     result = project.runpytest("--llm-list")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
@@ -199,7 +199,7 @@ def test_llm_list_shows_models_and_credential_state_but_no_values(
             "local *(no key needed)",
         ]
     )
-    assert "sk-listing-secret" not in result.stdout.str()
+    assert "canary-listing-secret" not in result.stdout.str()
 
 
 def test_invalid_config_is_a_usage_error_naming_file_and_field(project: pytest.Pytester) -> None:

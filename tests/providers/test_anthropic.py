@@ -20,7 +20,7 @@ from pytest_llmbench.types import Completion, Message, Request, StreamEvent, Too
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "anthropic"
 STREAMS = ["stream_text.sse", "stream_tool_use.sse", "stream_thinking.sse"]
-KEY = "sk-ant-test-0000000000000000"
+KEY = "canary-ant-test-0000000000000000"
 URL = "https://api.anthropic.com/v1/messages"
 
 MODEL = ModelConfig(
@@ -903,7 +903,7 @@ def test_error_message_never_shows_the_key(
 ) -> None:
     from pytest_llmbench import secrets
 
-    secret = "sk-ant-api03-very-secret-value-000000"
+    secret = "canary-ant-api03-very-secret-value-000000"
     monkeypatch.setenv("LLMBENCH_TEST_ANTHROPIC_KEY", secret)
     secrets.register("LLMBENCH_TEST_ANTHROPIC_KEY", secret)
     error = codec.parse_error(401, {}, anthropic_error("authentication_error", f"bad key {secret}"))

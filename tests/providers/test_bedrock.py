@@ -429,8 +429,8 @@ def test_provider_headers_are_sent_and_signed() -> None:
 
 
 def test_api_key_is_sent_as_bearer_without_sigv4() -> None:
-    request = build(hello(), api_key="ABSKQmVkcm9ja0FQSUtleS1FWEFNUExF")
-    assert request.headers["authorization"] == "Bearer ABSKQmVkcm9ja0FQSUtleS1FWEFNUExF"
+    request = build(hello(), api_key="canary-bedrock-key")
+    assert request.headers["authorization"] == "Bearer canary-bedrock-key"
     assert "x-amz-date" not in request.headers
 
 

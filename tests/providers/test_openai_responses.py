@@ -28,7 +28,7 @@ from pytest_llmbench.types import Completion, Message, Request, StreamEvent, Too
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "openai-responses"
 URL = "https://api.openai.com/v1/responses"
-KEY = "sk-test-0000000000000000000000000000"
+KEY = "canary-test-0000000000000000000000000000"
 
 CODEC = OpenAIResponsesCodec()
 MODEL = ModelConfig(id="gpt-4.1", context_window=1_047_576, input_per_mtok=2.0, output_per_mtok=8.0)
