@@ -142,14 +142,15 @@ class LLMClient:
         result.status = response.status_code
         result.replayed = bool(response.extensions.get(REPLAYED_KEY))
         try:
-            if response.status_code >= 400:
-                body = await response.aread()
-                raise self.codec.parse_error(response.status_code, response.headers, body)
-            if not request.stream:
+            if response.status_code >= 400 or not request.stream:
                 try:
                     body = await asyncio.wait_for(response.aread(), deadline - time.monotonic())
                 except asyncio.TimeoutError:
                     raise self._total_timeout(http_request) from None
+                except httpx.HTTPError as exc:  # no event was yielded: retryable as a whole
+                    raise self._transport_error(exc, http_request, started=False) from None
+                if response.status_code >= 400:
+                    raise self.codec.parse_error(response.status_code, response.headers, body)
                 result.completion = self.codec.parse_response(
                     response.status_code, response.headers, body
                 )
@@ -171,7 +172,9 @@ class LLMClient:
                         result.yielded = True
             except httpx.HTTPError as exc:
                 raise self._transport_error(exc, http_request, started=True) from None
-            for event in _stamped(decoder.close(), clock(), output, assembler):
+            # Events completed only by the end of the body arrived with its last chunk.
+            end = timing.last_arrival_ns if timing is not None else clock()
+            for event in _stamped(decoder.close(), end, output, assembler):
                 yield event
             result.completion = assembler.completion()
         finally:
@@ -266,9 +269,9 @@ class CompletionStream:
 
     async def _run(self) -> AsyncIterator[StreamEvent]:
         client = self.client
-        if client.limiter is not None:
-            await client.limiter.acquire(_token_estimate(self.request))
         while True:
+            if client.limiter is not None:  # every attempt, retries too, counts against rpm/tpm
+                await client.limiter.acquire(_token_estimate(self.request))
             result = _Result(streamed=self.request.stream)
             try:
                 async for event in client._attempt(self.request, result):

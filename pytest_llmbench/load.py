@@ -158,14 +158,14 @@ class LoadRun:
                 sent += 1
                 await self._send()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await _all_or_cancel([asyncio.ensure_future(worker()) for _ in range(concurrency)])
 
     async def _open_loop(self, start: float, deadline: float | None) -> None:
         assert self.shape.rate is not None
         rng = random.Random(self.shape.seed)
         interval = 1.0 / self.shape.rate
         scheduled = start
-        tasks: set[asyncio.Task[None]] = set()
+        tasks: list[asyncio.Future[None]] = []
         sent = 0
         while self._more(sent, deadline):
             delay = scheduled - time.perf_counter()
@@ -175,14 +175,24 @@ class LoadRun:
                     break
             self.schedule_s.append(scheduled - start)
             self.lags_ms.append((time.perf_counter() - scheduled) * 1000)
-            task = asyncio.ensure_future(self._send())
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            tasks.append(asyncio.ensure_future(self._send()))
+            if tasks[0].done():  # surface a failure (not a ProviderError) without waiting
+                tasks.pop(0).result()
             sent += 1
             gap = rng.expovariate(self.shape.rate) if self.shape.arrivals == "poisson" else interval
             scheduled += gap
-        if tasks:
-            await asyncio.gather(*tasks)
+        await _all_or_cancel(tasks)
+
+
+async def _all_or_cancel(tasks: list[asyncio.Future[None]]) -> None:
+    """Wait for every task; if one fails, cancel the others and raise its error."""
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def cycle_requests(requests: list[Request], ids: list[str] | None = None) -> RequestSource:

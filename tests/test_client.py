@@ -314,3 +314,50 @@ async def test_total_timeout_bounds_the_wait_for_headers(
     async with client_for(provider) as client:
         with pytest.raises(errors.TimeoutError, match="total timeout"):
             await client.complete("Hi")
+
+
+async def test_an_error_while_reading_a_body_is_a_taxonomy_error_and_retried(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient], sleeps: Sleeps
+) -> None:
+    cut = PacedStream([], fail_with=httpx.ReadTimeout("body stalled"))
+    route = router.post(URL).mock(return_value=httpx.Response(200, stream=cut))
+    async with client_for() as client:
+        with pytest.raises(errors.TimeoutError, match="ReadTimeout"):
+            await client.complete("Hi")
+    assert route.call_count == 3 and len(sleeps.delays) == 2
+
+
+async def test_every_attempt_counts_against_the_rate_limit(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    class CountingLimiter:
+        calls = 0
+
+        async def acquire(self, tokens: int = 0) -> float:
+            self.calls += 1
+            return 0.0
+
+    limiter = CountingLimiter()
+    router.post(URL).mock(
+        side_effect=[
+            httpx.Response(429, json={"error": {"message": "slow"}}),
+            httpx.Response(200, json=COMPLETION),
+        ]
+    )
+    async with client_for(limiter=limiter) as client:
+        await client.complete("Hi")
+    assert limiter.calls == 2
+
+
+async def test_an_event_completed_by_the_end_of_the_body_counts_as_output(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    # the last event lacks its closing blank line: the end of the body completes it
+    last = chunk("b", "stop").rstrip(b"\n") + b"\n"
+    router.post(URL).mock(return_value=paced([chunk("a"), last], gap_s=0.02))
+    async with client_for() as client:
+        completion = await client.complete("Hi", stream=True)
+    metrics = completion.metrics
+    assert metrics.output_events == 2
+    assert metrics.itl_ms is not None and metrics.itl_ms >= 15
+    assert metrics.e2e_ms is not None and metrics.ttft_ms + metrics.itl_ms <= metrics.e2e_ms

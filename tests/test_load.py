@@ -162,3 +162,15 @@ def test_shipped_prompt_files_load() -> None:
     prompts = load_prompts(Path(__file__).resolve().parents[1] / "prompts")
     assert [p.id for p in prompts] == ["greeting", "story", "summary"]
     assert prompts[2].messages[0].role == "system"
+
+
+@pytest.mark.parametrize("shape", [LoadShape(concurrency=2, count=6), LoadShape(rate=200, count=6)])
+async def test_an_unexpected_error_ends_the_run_instead_of_vanishing(shape: LoadShape) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("not a provider error")
+
+    provider = make_provider("openai", api_key_env=None, max_retries=0)
+    http = httpx.AsyncClient(transport=TimingTransport(httpx.MockTransport(broken)))
+    run = LoadRun(LLMClient(provider, http=http), cycle_requests([REQUEST]), shape)
+    with pytest.raises(RuntimeError, match="not a provider error"):
+        await run.run()

@@ -7,6 +7,7 @@ through `llm_http_client` gets the same TTFT, ITL, usage and cost as LLMClient's
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -15,7 +16,9 @@ from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.errors import ProviderError
 from pytest_llmbench.metrics import RequestMetrics, cost_usd
 from pytest_llmbench.providers import StreamAssembler, codec_for
+from pytest_llmbench.transport.encoding import decode_chunks
 from pytest_llmbench.transport.timing import REPLAYED_KEY, TIMING_KEY, ResponseTiming
+from pytest_llmbench.types import StreamEvent
 
 OnMetrics = Callable[[RequestMetrics], None]
 _STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream")
@@ -35,61 +38,75 @@ class _Observed(httpx.AsyncByteStream):
         self._observer = observer
         content_type = response.headers.get("content-type", "")
         self._streamed = content_type.startswith(_STREAM_TYPES)
-        # Compressed bodies cannot be decoded here (httpx undoes that above us).
-        self._readable = response.headers.get("content-encoding", "identity") == "identity"
+        # A compressed body is decoded whole at the end: usage and cost, but no event timing.
+        self._encoding = response.headers.get_list("content-encoding")
+        self._readable = all(e.strip().lower() == "identity" for e in self._encoding)
         self._decoder = observer.codec.stream_decoder_for(response.headers)
         self._assembler = StreamAssembler()
         self._body = bytearray()
         self._error: str | None = None
         self._done = False
+        self._seen = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._inner:
-            if self._readable and self._error is None:
+            if self._error is None:
                 self._see(chunk)
             yield chunk
-        self._finish()
+        self.finish()
 
     def _see(self, chunk: bytes) -> None:
-        if not self._streamed or self._response.status_code >= 400:
+        self._seen = True
+        if not self._readable or not self._streamed or self._response.status_code >= 400:
             self._body += chunk
             return
         try:
-            events = self._decoder.feed(chunk)
-            for event in events:
-                if event.is_output:
-                    self._timing.stopwatch.output(self._timing.last_arrival_ns)
-                self._assembler.add(event)
+            self._add(self._decoder.feed(chunk))
         except ProviderError as error:
             self._error = type(error).__name__
 
+    def _add(self, events: list[StreamEvent]) -> None:
+        """Assemble events, stamping output with the arrival of the chunk that completed them."""
+        for event in events:
+            if event.is_output:
+                self._timing.stopwatch.output(self._timing.last_arrival_ns)
+            self._assembler.add(event)
+
     async def aclose(self) -> None:
         await self._inner.aclose()
-        self._finish()
+        self.finish()
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
         if self._done:
             return
         self._done = True
         self._observer.report(self._metrics())
 
+    def _whole_body(self) -> bytes:
+        """What was kept of the body (all of it unless streamed readably), decoded."""
+        if not self._seen and hasattr(self._response, "_content"):
+            self._body += self._response.content  # a body given whole (mocks) is never iterated
+        body = bytes(self._body)
+        if self._readable or not body:
+            return body
+        decoded = decode_chunks([(0, body)], self._encoding)
+        return b"".join(data for _, data in decoded) if decoded is not None else body
+
     def _metrics(self) -> RequestMetrics:
         codec = self._observer.codec
         status = self._response.status_code
-        if not self._body and hasattr(self._response, "_content"):
-            self._body += self._response.content  # a body given whole (mocks) is never iterated
+        body = self._whole_body()
         usage = None
         try:
             if status >= 400:
-                raise codec.parse_error(status, self._response.headers, bytes(self._body))
-            if self._readable and self._error is None:
-                if self._streamed:
-                    self._assembler.add_all(self._decoder.close())
-                    usage = self._assembler.completion().usage
-                else:
-                    usage = codec.parse_response(
-                        status, self._response.headers, bytes(self._body)
-                    ).usage
+                raise codec.parse_error(status, self._response.headers, body)
+            if self._error is None and self._streamed:
+                if body:  # not decoded as it came: no arrival times for its events
+                    self._assembler.add_all(self._decoder.feed(body))
+                self._add(self._decoder.close())
+                usage = self._assembler.completion().usage
+            elif self._error is None:
+                usage = codec.parse_response(status, self._response.headers, body).usage
         except ProviderError as error:
             self._error = type(error).__name__
         watch = self._timing.stopwatch
@@ -131,7 +148,12 @@ class ObservingTransport(httpx.AsyncBaseTransport):
         timing = response.extensions.get(TIMING_KEY)
         stream = response.stream
         if isinstance(timing, ResponseTiming) and isinstance(stream, httpx.AsyncByteStream):
-            response.stream = _Observed(stream, response, timing, self)
+            observed = _Observed(stream, response, timing, self)
+            response.stream = observed
+            if hasattr(response, "_content"):  # given whole (mocks): it is complete already
+                if timing.stopwatch.t_end is None:
+                    timing.stopwatch.t_end = time.perf_counter_ns()
+                observed.finish()
         return response
 
     async def aclose(self) -> None:
