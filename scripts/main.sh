@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job: replay the shipped cassettes offline (no keys, no network) and print the
-# latency and conformance report; also writes reports/llmbench.{json,html}.
+# The main job: replay the shipped cassettes offline (no keys, no network) at the pace they
+# were recorded, and print the latency and conformance report; also writes
+# reports/llmbench.{json,html}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pytest examples -p no:cacheprovider \
-  --llm-provider=local,local-anthropic --llm-replay --llm-strict \
+  --llm-provider=local,local-anthropic --llm-replay --llm-strict --llm-replay-timing=recorded \
   --llm-report=reports/llmbench.json --llm-html=reports/llmbench.html "$@"
