@@ -27,6 +27,9 @@ class ToolCall(BaseModel):
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
     raw_arguments: str = ""
+    # An opaque token the provider wants back with this call in the next turn (Gemini's
+    # thought signature); None when the provider sent none.
+    signature: str | None = None
 
 
 class Message(BaseModel):
@@ -153,6 +156,7 @@ class StreamEvent:
     finish_reason: FinishReason | None = None
     raw_finish_reason: str | None = None
     error: ProviderError | None = None
+    signature: str = ""
     arrival_ns: int | None = field(default=None, compare=False)
 
     @property

@@ -186,6 +186,7 @@ def parse_arguments(raw: str) -> dict[str, Any]:
 class _ToolCallParts:
     id: str = ""
     name: str = ""
+    signature: str = ""
     arguments: list[str] = field(default_factory=list)
 
 
@@ -215,6 +216,7 @@ class StreamAssembler:
             parts = self._tools.setdefault(event.index, _ToolCallParts())
             parts.id = parts.id or event.id
             parts.name = parts.name or event.name
+            parts.signature = parts.signature or event.signature
             parts.arguments.append(event.text)
         elif kind == "reasoning":
             self._reasoning.append(event.text)
@@ -238,6 +240,7 @@ class StreamAssembler:
                 name=p.name,
                 raw_arguments="".join(p.arguments),
                 arguments=parse_arguments("".join(p.arguments)),
+                signature=p.signature or None,
             )
             for _, p in sorted(self._tools.items())
         ]

@@ -119,7 +119,10 @@ def gemini_contents(request: Request) -> list[dict[str, Any]]:
                 function: dict[str, Any] = {"name": call.name, "args": call.arguments}
                 if call.id and not _SYNTHETIC_ID.fullmatch(call.id):
                     function["id"] = call.id
-                parts.append({"functionCall": function})
+                call_part: dict[str, Any] = {"functionCall": function}
+                if call.signature:  # Gemini 3 rejects a call sent back without its signature
+                    call_part["thoughtSignature"] = call.signature
+                parts.append(call_part)
         contents.append(
             {"role": "model" if message.role == "assistant" else "user", "parts": parts}
         )
@@ -466,7 +469,7 @@ class ChunkReader:
                 continue
             call = part.get("functionCall")
             if isinstance(call, dict):
-                events.append(self._tool_call(call))
+                events.append(self._tool_call(call, _text(part.get("thoughtSignature"))))
                 continue
             text = _text(part.get("text"))
             if text:
@@ -474,7 +477,7 @@ class ChunkReader:
                     StreamEvent("reasoning" if part.get("thought") is True else "text", text=text)
                 )
 
-    def _tool_call(self, call: dict[str, Any]) -> StreamEvent:
+    def _tool_call(self, call: dict[str, Any], signature: str) -> StreamEvent:
         index = self._tool_calls
         self._tool_calls += 1
         args = call.get("args")
@@ -486,6 +489,7 @@ class ChunkReader:
             id=_text(call.get("id")) or f"call_{index}",
             name=_text(call.get("name")),
             text=arguments,
+            signature=signature,
         )
 
     def _finish(self, candidate: dict[str, Any], events: list[StreamEvent]) -> None:

@@ -722,3 +722,36 @@ def test_error_given_as_a_bare_string_keeps_its_text() -> None:
 def test_error_status_makes_parse_stream_raise() -> None:
     with pytest.raises(errors.AuthenticationError):
         codec.parse_stream(400, JSON, [fixture("error_400_api_key_invalid.json")])
+
+
+def test_thought_signature_of_a_call_is_kept_and_sent_back() -> None:
+    body = {
+        "candidates": [
+            {
+                "content": {
+                    "role": "model",
+                    "parts": [
+                        {
+                            "functionCall": {"name": "get_weather", "args": {"city": "Oslo"}},
+                            "thoughtSignature": "c2lnbmF0dXJl",
+                        }
+                    ],
+                },
+                "finishReason": "STOP",
+            }
+        ]
+    }
+    completion = codec.parse_response(200, {}, json.dumps(body).encode())
+    [call] = completion.tool_calls
+    assert call.signature == "c2lnbmF0dXJl"
+    streamed = codec.parse_stream(200, {"content-type": "text/event-stream"}, [sse(body)])
+    assert streamed.tool_calls[0].signature == "c2lnbmF0dXJl"
+    follow_up = Request(
+        messages=[
+            Message(role="user", content="Weather?"),
+            Message(role="assistant", tool_calls=[call]),
+            Message(role="tool", tool_call_id=call.id, content='{"temp": 3}'),
+        ]
+    )
+    sent = body_of(codec.build_request(follow_up, MODEL, PROVIDER, "key"))
+    assert sent["contents"][1]["parts"][0]["thoughtSignature"] == "c2lnbmF0dXJl"
