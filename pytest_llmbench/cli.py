@@ -15,7 +15,6 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -41,9 +40,16 @@ from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderCon
 from pytest_llmbench.load import LoadRun, LoadShape, RequestSource
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.picker import interactive, pick
-from pytest_llmbench.prompts import Prompt, PromptFileError, load_prompts, prompt_stream
+from pytest_llmbench.prompts import Prompt, PromptFileError, load_prompts, prompt_requests
 from pytest_llmbench.results import Results, RunMeta
-from pytest_llmbench.selection import Target, split_names
+from pytest_llmbench.selection import (
+    SelectionError,
+    Target,
+    model_named,
+    parse_targets,
+    provider_named,
+    split_target,
+)
 from pytest_llmbench.stats import RunStats, percentile
 from pytest_llmbench.types import Completion, Message, Request
 
@@ -237,27 +243,13 @@ def _load(option: Path | None) -> Config:
 # -- choosing a provider and model -----------------------------------------------------------
 
 
-def _split_target(value: str) -> tuple[str, str | None]:
-    # The first colon separates the provider: model ids may hold colons (Ollama's "llama3:8b").
-    name, sep, model = value.partition(":")
-    return name, (model if sep and model else None)
-
-
-def _provider(config: Config, name: str, param: str) -> ProviderConfig:
-    if name not in config.providers:
-        known = ", ".join(config.providers) or "none"
-        raise UsageError(f"{param}: unknown provider {name!r}; providers in {config.path}: {known}")
-    return config.providers[name]
-
-
-def _model(provider: ProviderConfig, model_id: str | None, param: str) -> ModelConfig:
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+    """A provider or model that models.toml does not hold is a usage error of the command."""
     try:
-        return provider.model(model_id)
-    except KeyError:
-        known = ", ".join(m.id for m in provider.models)
-        raise UsageError(
-            f"{param}: provider {provider.name!r} has no model {model_id!r}; its models: {known}"
-        ) from None
+        yield
+    except SelectionError as error:
+        raise UsageError(str(error)) from None
 
 
 def _provider_label(provider: ProviderConfig) -> str:
@@ -282,8 +274,9 @@ def _choose_target(
 ) -> Target:
     """The provider (and model) to use; asked for on a terminal when the provider is missing."""
     if provider_name is not None:
-        provider = _provider(config, provider_name, param)
-        return Target(provider, _model(provider, model_id, "--model"))
+        with _usage_errors():
+            provider = provider_named(config, provider_name, param)
+            return Target(provider, model_named(provider, model_id, "--model"))
     names = list(config.providers)
     if not interactive():
         raise UsageError(
@@ -303,7 +296,8 @@ def _choose_target(
             return Target(provider, model)
     except KeyboardInterrupt:
         raise _interrupted() from None
-    return Target(provider, _model(provider, model_id, "--model"))
+    with _usage_errors():
+        return Target(provider, model_named(provider, model_id, "--model"))
 
 
 # -- llmbench models -------------------------------------------------------------------------
@@ -396,7 +390,7 @@ def one_prompt(
     """Send one prompt to one model and show the answer with its timings and cost."""
     state = _state(ctx, verbose)
     loaded = _load(config)
-    name, model_in_name = _split_target(provider) if provider is not None else (None, None)
+    name, model_in_name = split_target(provider) if provider is not None else (None, None)
     if model_in_name and model and model_in_name != model:
         raise UsageError(f"PROVIDER names model {model_in_name!r} but --model says {model!r}")
     target = _choose_target(loaded, name, model or model_in_name, param="PROVIDER")
@@ -640,18 +634,6 @@ class _LiveRow:
         return f"TTFT p50 {ttft} · {tps} tok/s · {self.errors} errors"
 
 
-def _parse_targets(config: Config, values: list[str]) -> list[Target]:
-    targets: list[Target] = []
-    for value in split_names(values):
-        name, model_id = _split_target(value)
-        provider = _provider(config, name, "--provider")
-        if model_id is None:
-            targets += [Target(provider, m) for m in provider.default_models()]
-        else:
-            targets.append(Target(provider, _model(provider, model_id, "--provider")))
-    return targets
-
-
 def _shape(
     requests: int | None,
     duration: float | None,
@@ -670,7 +652,7 @@ def _shape(
     return LoadShape(
         concurrency=None if rate is not None else (concurrent or 1),
         rate=rate,
-        arrivals=(arrivals or ArrivalsOption.poisson).value,
+        arrivals=(arrivals or ArrivalsOption.constant).value,
         count=requests,
         duration=duration,
         warmup=warmup,
@@ -736,7 +718,10 @@ def run(
     arrivals: Annotated[
         ArrivalsOption | None,
         typer.Option(
-            "--arrivals", case_sensitive=False, help="with --rate", show_default="poisson"
+            "--arrivals",
+            case_sensitive=False,
+            help="with --rate; the default is llm_bench.load's",
+            show_default="constant",
         ),
     ] = None,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="unmeasured requests")] = 0,
@@ -775,7 +760,8 @@ def run(
     except ValueError as error:
         raise UsageError(str(error)) from None
     if provider:
-        targets = _parse_targets(loaded, provider)
+        with _usage_errors():
+            targets = parse_targets(loaded, provider, "--provider")
     else:
         targets = [_choose_target(loaded, None, None, param="--provider")]
     output = output or Path(default_csv_name())
@@ -830,8 +816,9 @@ class _LoadPlan:
     def requests(self, model: ModelConfig) -> RequestSource:
         """The same prompt sequence for every model (so their runs compare)."""
         stream = model.supports("streaming") if self.stream is None else self.stream
-        for prompt in prompt_stream(self.prompts, self.selection.value, self.seed):
-            yield prompt.id, prompt.request(max_tokens=self.max_tokens, stream=stream)
+        return prompt_requests(
+            self.prompts, self.selection.value, self.seed, max_tokens=self.max_tokens, stream=stream
+        )
 
 
 def first_errors(requests: Sequence[RequestMetrics]) -> dict[str, str]:
@@ -977,10 +964,7 @@ def _write_reports(
     elif summary_format is SummaryFormat.csv:
         sys.stdout.write(output.read_text(encoding="utf-8"))
     else:
-        with tempfile.TemporaryDirectory(prefix="llmbench-") as tmp:
-            path = Path(tmp) / "results.json"
-            reports.write_json(path, results)
-            sys.stdout.write(path.read_text(encoding="utf-8").rstrip("\n") + "\n")
+        sys.stdout.write(reports.render_json(results))
     sys.stdout.flush()
 
 
@@ -1027,7 +1011,8 @@ def validate(
         f"config ok: {loaded.path} ({len(loaded.providers)} providers, {model_count} models)\n"
     )
     if provider is not None:
-        providers = [_provider(loaded, provider, "PROVIDER")]
+        with _usage_errors():
+            providers = [provider_named(loaded, provider, "PROVIDER")]
     else:
         providers = list(loaded.providers.values())
 
