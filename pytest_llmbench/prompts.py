@@ -121,3 +121,16 @@ def prompt_stream(
             yield rng.choice(prompts)
     while True:
         yield from prompts
+
+
+def prompt_requests(
+    prompts: Sequence[Prompt],
+    selection: Selection = "sequential",
+    seed: int | None = None,
+    *,
+    max_tokens: int | None,
+    stream: bool,
+) -> Iterator[tuple[str, Request]]:
+    """An endless stream of (prompt id, request) for a load run, as `prompt_stream` orders them."""
+    for prompt in prompt_stream(prompts, selection, seed):
+        yield prompt.id, prompt.request(max_tokens=max_tokens, stream=stream)

@@ -38,6 +38,52 @@ def split_names(values: Iterable[str] | None) -> list[str]:
     return names
 
 
+def split_target(value: str) -> tuple[str, str | None]:
+    """`PROVIDER` or `PROVIDER:MODEL` as (provider, model or None).
+
+    The first colon separates the provider: model ids may hold colons (Ollama's "llama3:8b").
+    """
+    name, sep, model = value.partition(":")
+    return name, (model if sep and model else None)
+
+
+def provider_named(config: Config, name: str, option: str) -> ProviderConfig:
+    """The provider called `name`; a SelectionError naming `option` and the known ones if none."""
+    if name not in config.providers:
+        known = ", ".join(config.providers) or "none"
+        raise SelectionError(
+            f"{option}: unknown provider {name!r}; providers in {config.path}: {known}"
+        )
+    return config.providers[name]
+
+
+def model_named(provider: ProviderConfig, model_id: str | None, option: str) -> ModelConfig:
+    """The provider's model `model_id` (None: its default); a SelectionError naming `option`."""
+    try:
+        return provider.model(model_id)
+    except KeyError:
+        known = ", ".join(m.id for m in provider.models)
+        raise SelectionError(
+            f"{option}: provider {provider.name!r} has no model {model_id!r}; its models: {known}"
+        ) from None
+
+
+def parse_targets(config: Config, values: Iterable[str], option: str) -> list[Target]:
+    """Targets from `PROVIDER` or `PROVIDER:MODEL` values (repeatable, comma-separated), in order.
+
+    A provider without a model stands for its default models.
+    """
+    targets: list[Target] = []
+    for value in split_names(values):
+        name, model_id = split_target(value)
+        provider = provider_named(config, name, option)
+        if model_id is None:
+            targets += [Target(provider, m) for m in provider.default_models()]
+        else:
+            targets.append(Target(provider, model_named(provider, model_id, option)))
+    return targets
+
+
 def select_providers(config: Config, names: Sequence[str]) -> list[ProviderConfig]:
     """The named providers (all when none are named), in the order given."""
     if not names:

@@ -8,7 +8,12 @@ from __future__ import annotations
 from pytest_llmbench.reports.comparison import Comparison, ComparisonRow, compare
 from pytest_llmbench.reports.csv_report import write_csv
 from pytest_llmbench.reports.html_report import render_html, write_html
-from pytest_llmbench.reports.json_report import ReportFormatError, read_json, write_json
+from pytest_llmbench.reports.json_report import (
+    ReportFormatError,
+    read_json,
+    render_json,
+    write_json,
+)
 from pytest_llmbench.reports.rules import Rule, RuleError, parse_rules
 from pytest_llmbench.reports.terminal import render_terminal, terminal_text
 
@@ -22,6 +27,7 @@ __all__ = [
     "parse_rules",
     "read_json",
     "render_html",
+    "render_json",
     "render_terminal",
     "terminal_text",
     "write_csv",

@@ -16,12 +16,17 @@ class ReportFormatError(ValueError):
     """A results file that is not valid JSON, has another schema version, or a bad field."""
 
 
-def write_json(path: Path | str, results: Results) -> None:
-    """Write `results` as JSON (indented, UTF-8), replacing `path` atomically.
+def render_json(results: Results) -> str:
+    """`results` as the text `write_json` writes (indented, one trailing newline).
 
-    Non-finite floats (an infinite rate, say) are written as null, so the file is strict JSON.
+    Non-finite floats (an infinite rate, say) become null, so the text is strict JSON.
     """
-    write_text_atomically(path, results.model_dump_json(indent=2) + "\n")
+    return results.model_dump_json(indent=2) + "\n"
+
+
+def write_json(path: Path | str, results: Results) -> None:
+    """Write `results` as JSON (indented, UTF-8), replacing `path` atomically."""
+    write_text_atomically(path, render_json(results))
 
 
 def read_json(path: Path | str) -> Results:

@@ -94,7 +94,7 @@ def test_verbose_shows_the_traceback_of_an_internal_error(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("pytest_llmbench.cli._build_request", broken)
+    monkeypatch.setattr("pytest_llmbench.cli.one_prompt._build_request", broken)
     quiet = cli("test", "mock", "--prompt", "Hi")
     assert quiet.code == 1
     assert "internal error: RuntimeError: a bug" in quiet.err

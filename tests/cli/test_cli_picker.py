@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_llmbench.picker import Picker, parse_keys, pick
+from pytest_llmbench.cli.picker import Picker, parse_keys, pick
 
 TIMEOUT_S = 10
 
