@@ -38,6 +38,7 @@ from pytest_llmbench import errors, secrets
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderConfig, load_config
+from pytest_llmbench.distributed import DistributedRun, DistributedSetupError, prompt_items
 from pytest_llmbench.load import LoadRun, LoadShape, RequestSource
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.picker import interactive, pick
@@ -50,7 +51,7 @@ from pytest_llmbench.types import Completion, Message, Request
 try:  # recent typer releases vendor click as typer._click; older ones depend on click
     from typer._click.exceptions import ClickException, UsageError
 except ImportError:  # pragma: no cover
-    from click.exceptions import (  # type: ignore[import-not-found, no-redef, unused-ignore]
+    from click.exceptions import (  # type: ignore[import-not-found, no-redef, assignment, unused-ignore]
         ClickException,
         UsageError,
     )
@@ -551,7 +552,7 @@ class _Stopper:
     def __init__(self, grace_s: float) -> None:
         self.grace_s = grace_s
         self.signal: int | None = None
-        self.run: LoadRun | None = None
+        self.run: LoadRun | DistributedRun | None = None
         self.task: asyncio.Future[RunStats] | None = None
         self._event = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
@@ -571,7 +572,9 @@ class _Stopper:
             self.run.stop()
         self._timer = asyncio.get_running_loop().call_later(self.grace_s, self._cancel)
 
-    def watch(self, run: LoadRun | None, task: asyncio.Future[RunStats] | None) -> None:
+    def watch(
+        self, run: LoadRun | DistributedRun | None, task: asyncio.Future[RunStats] | None
+    ) -> None:
         """The run to stop and the task to cancel on a signal."""
         self.run = run
         self.task = task
@@ -764,6 +767,16 @@ def run(
         float,
         typer.Option("--grace", min=0.0, help="seconds to wait for requests in flight on stop"),
     ] = 10.0,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="shard the load over N Ray workers (the ray extra)"),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray", help="Ray cluster: auto or ray://HOST:10001", show_default="a local instance"
+        ),
+    ] = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> int:
@@ -794,11 +807,18 @@ def run(
         stream=stream,
         shape=shape,
         grace_s=grace,
+        workers=workers or (1 if ray_address else None),
+        cluster=ray_address,
     )
     meta = RunMeta(config=loaded.path, mode="live", command=["llmbench", *state.argv])
     log_opened = log_file.open("w", encoding="utf-8") if log_file else contextlib.nullcontext()
-    with log_opened as log_stream:
-        done = asyncio.run(_load_targets(state, targets, plan, Console(stderr=True), log_stream))
+    try:
+        with log_opened as log_stream:
+            done = asyncio.run(
+                _load_targets(state, targets, plan, Console(stderr=True), log_stream)
+            )
+    except DistributedSetupError as error:
+        raise UsageError(str(error)) from None
     meta.finished_at = time.time()
     results = Results(meta=meta, runs=done.runs)
     _write_reports(results, output, html, summary_format)
@@ -826,6 +846,8 @@ class _LoadPlan:
     stream: bool | None
     shape: LoadShape
     grace_s: float
+    workers: int | None = None  # --workers/--ray: shard over Ray actors
+    cluster: str | None = None
 
     def requests(self, model: ModelConfig) -> RequestSource:
         """The same prompt sequence for every model (so their runs compare)."""
@@ -928,14 +950,31 @@ async def _run_one(
     client: LLMClient, target: Target, plan: _LoadPlan, stopper: _Stopper, live: _LiveProgress
 ) -> RunStats:
     """One LoadRun; when cancelled after a stop, the stats of the requests that finished."""
-    load = LoadRun(
-        client,
-        plan.requests(target.model),
-        plan.shape,
-        name=plan.name,
-        on_result=live,
-        sleep=stopper.sleep,
-    )
+    load: LoadRun | DistributedRun
+    if plan.workers is not None:
+        stream = target.model.supports("streaming") if plan.stream is None else plan.stream
+        items = prompt_items(
+            plan.prompts, plan.selection.value, plan.seed, max_tokens=plan.max_tokens, stream=stream
+        )
+        load = DistributedRun(
+            target.provider,
+            target.model,
+            items,
+            plan.shape,
+            workers=plan.workers,
+            cluster=plan.cluster,
+            name=plan.name,
+            on_result=live,
+        )
+    else:
+        load = LoadRun(
+            client,
+            plan.requests(target.model),
+            plan.shape,
+            name=plan.name,
+            on_result=live,
+            sleep=stopper.sleep,
+        )
     started = time.perf_counter()
     task = asyncio.ensure_future(load.run())
     stopper.watch(load, task)
