@@ -38,7 +38,12 @@ from pytest_llmbench import errors, secrets
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderConfig, load_config
-from pytest_llmbench.distributed import DistributedRun, DistributedSetupError, prompt_items
+from pytest_llmbench.distributed import (
+    DistributedRun,
+    DistributedSetupError,
+    plan_shards,
+    prompt_items,
+)
 from pytest_llmbench.load import LoadRun, LoadShape, RequestSource
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.picker import interactive, pick
@@ -769,7 +774,11 @@ def run(
     ] = 10.0,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, help="shard the load over N Ray workers (the ray extra)"),
+        typer.Option(
+            "--workers",
+            min=1,
+            help="shard the load over N Ray workers (the ray extra); --concurrent defaults to N",
+        ),
     ] = None,
     ray_address: Annotated[
         str | None,
@@ -783,8 +792,12 @@ def run(
     """Send prompts at a concurrency or rate; per-request CSV and a summary per provider:model."""
     state = _state(ctx, verbose)
     loaded = _load(config)
+    if workers is not None and concurrent is None and rate is None:
+        concurrent = workers  # one request in flight per worker unless told otherwise
     try:
         shape = _shape(requests, duration, concurrent, rate, arrivals, warmup, seed)
+        if workers is not None or ray_address is not None:
+            plan_shards(shape, workers or 1)
     except ValueError as error:
         raise UsageError(str(error)) from None
     if provider:

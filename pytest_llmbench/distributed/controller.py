@@ -156,15 +156,19 @@ class DistributedRun:
             worker: asyncio.wrap_future(actor.run.remote(start_at).future())
             for worker, actor in enumerate(self.actors)
         }
-        while runs:
-            await asyncio.wait(runs.values(), timeout=self.poll_s)
-            if self._stopping:
-                self._send_stop()
-            for worker, done in list(runs.items()):
-                if done.done():
-                    del runs[worker]
-                    self._finish(ray, worker, done, began)
-            await self._drain(ray, [w for w in runs if w not in self._lost], began)
+        try:
+            while runs:
+                await asyncio.wait(runs.values(), timeout=self.poll_s)
+                if self._stopping:
+                    self._send_stop()
+                for worker, done in list(runs.items()):
+                    if done.done():
+                        del runs[worker]
+                        self._finish(ray, worker, done, began)
+                await self._drain(ray, [w for w in runs if w not in self._lost], began)
+        finally:
+            for left in runs.values():  # cancelled or failed: nobody waits for these any more
+                left.cancel()
 
     async def _drain(self, ray: Any, workers: list[int], began: float) -> None:
         calls = [asyncio.wrap_future(self.actors[w].drain.remote().future()) for w in workers]
