@@ -19,6 +19,7 @@ import sys
 
 from benchmarks.transport import free_port, provider_for, wait_for
 from pytest_llmbench import LLMClient
+from pytest_llmbench.config import ProviderConfig
 from pytest_llmbench.distributed import DistributedRun, RequestItems, connect
 from pytest_llmbench.load import LoadRun, LoadShape
 from pytest_llmbench.stats import RunStats
@@ -30,7 +31,7 @@ def row(label: str, stats: RunStats, ttft_ms: float) -> str:
     p99 = (stats.ttft_ms.p99 or 0.0) - ttft_ms
     errors = f"  errors {stats.errors}" if stats.errors else ""
     return (
-        f"  {label:16s} {stats.count:6d} req  {stats.requests_per_s or 0:8.1f} req/s  "
+        f"  {label:18s} {stats.count:6d} req  {stats.requests_per_s or 0:8.1f} req/s  "
         f"TTFT error p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{errors}"
     )
 
@@ -42,16 +43,23 @@ async def measure(port: int, args: argparse.Namespace) -> list[str]:
     )
     shape = LoadShape(concurrency=args.concurrency, count=args.requests)
     items = RequestItems.of([("x", request)])
-    lines = []
-    async with LLMClient(provider) as client:
-        stats = await LoadRun(client, items.stream(), shape).run()
-    lines.append(row("one process", stats, args.ttft_ms))
+    lines = [await one_process(provider, items, shape, "one process", args.ttft_ms)]
     connect(None)  # start Ray before timing anything
     for workers in (1, 2, 4):
         run = DistributedRun(provider, provider.model(), items, shape, workers=workers)
         stats = await run.run()
         lines.append(row(f"{workers} Ray worker{'s' if workers > 1 else ''}", stats, args.ttft_ms))
+    # again at the end: the server and the machine are warm now, as for the Ray runs
+    lines.append(await one_process(provider, items, shape, "one process again", args.ttft_ms))
     return lines
+
+
+async def one_process(
+    provider: ProviderConfig, items: RequestItems, shape: LoadShape, label: str, ttft_ms: float
+) -> str:
+    async with LLMClient(provider) as client:
+        stats = await LoadRun(client, items.stream(), shape).run()
+    return row(label, stats, ttft_ms)
 
 
 def main() -> None:

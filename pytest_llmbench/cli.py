@@ -43,6 +43,7 @@ from pytest_llmbench.distributed import (
     DistributedSetupError,
     plan_shards,
     prompt_items,
+    worker_lines,
 )
 from pytest_llmbench.load import LoadRun, LoadShape, RequestSource
 from pytest_llmbench.metrics import RequestMetrics
@@ -1007,6 +1008,8 @@ async def _run_one(
     finally:
         stopper.watch(None, None)
     live.finish(stats)
+    for line in worker_lines(stats):
+        _error(f"{target.id}: {line}")
     return stats
 
 

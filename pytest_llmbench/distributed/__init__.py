@@ -12,6 +12,7 @@ from pytest_llmbench.distributed.controller import (
     DistributedSetupError,
     connect,
     require_ray,
+    worker_lines,
 )
 from pytest_llmbench.distributed.plan import (
     RequestItems,
@@ -32,4 +33,5 @@ __all__ = [
     "plan_shards",
     "prompt_items",
     "require_ray",
+    "worker_lines",
 ]

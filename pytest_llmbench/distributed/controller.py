@@ -261,5 +261,22 @@ class DistributedRun:
         return stats
 
 
+def worker_lines(stats: RunStats) -> list[str]:
+    """One line per worker of a distributed run: its requests, dispatch lag and fate."""
+    lines = []
+    for worker in stats.workers:
+        lag = worker.dispatch_lag_ms
+        lag_text = (
+            f", dispatch lag p50 {lag.p50:.2f} ms p99 {lag.p99:.2f} ms"
+            if lag.p50 is not None and lag.p99 is not None
+            else ""
+        )
+        fate = f"; {worker.lost}" if worker.lost else ""
+        lines.append(
+            f"worker {worker.worker} ({worker.node}): {worker.count} requests{lag_text}{fate}"
+        )
+    return lines
+
+
 async def _gather(refs: list[Any]) -> list[Any]:
     return list(await asyncio.gather(*(asyncio.wrap_future(r.future()) for r in refs)))

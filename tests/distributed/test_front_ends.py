@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import pytest
 from distributed_helpers import CANARY_ENV, Hold, loopback_provider, threaded_sse_server
 from loopback import Server
 
@@ -31,7 +32,9 @@ async def test_llm_bench_load_with_workers_reports_one_merged_run(
     assert {m.worker for m in stats.requests} == {0, 1}
 
 
-def test_llmbench_run_with_workers_writes_every_row(ray_local: Any, tmp_path: Path) -> None:
+def test_llmbench_run_with_workers_writes_every_row(
+    ray_local: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("Say hello\nCount to three\n", encoding="utf-8")
     output = tmp_path / "out.csv"
@@ -64,3 +67,5 @@ output_per_mtok = 0
     assert len(rows) == 8
     assert all(row["ttft_ms"] and not row["error"] for row in rows)
     assert len(server.seen) == 8
+    err = capsys.readouterr().err
+    assert "loop:m: worker 0 (" in err and "loop:m: worker 1 (" in err
