@@ -48,8 +48,9 @@ def connect(cluster: str | None) -> Any:
     """Ray, connected: as already initialised in this process, else to `cluster`, else local.
 
     `cluster` None starts a new local instance (its workers inherit this process's
-    environment, credentials included); "auto" joins the cluster this machine belongs to;
-    "ray://host:10001" connects through Ray Client.
+    environment, credentials included); "auto" joins the cluster this machine belongs to,
+    "HOST:6379" the cluster of that head node; "ray://host:10001" connects through Ray Client.
+    On a cluster the workers read credentials from the environment Ray was started in.
     """
     ray = require_ray()
     if not ray.is_initialized():
