@@ -784,7 +784,9 @@ def run(
     ray_address: Annotated[
         str | None,
         typer.Option(
-            "--ray", help="Ray cluster: auto or ray://HOST:10001", show_default="a local instance"
+            "--ray",
+            help="Ray cluster: auto, HOST:6379 or ray://HOST:10001",
+            show_default="a local instance",
         ),
     ] = None,
     config: ConfigOption = None,

@@ -60,8 +60,8 @@ def connect(cluster: str | None) -> Any:
         except (ConnectionError, RuntimeError, ValueError) as error:
             where = "a local Ray instance" if cluster is None else f"Ray cluster {cluster!r}"
             raise DistributedSetupError(
-                f"cannot start or reach {where}: {error}; check the address (ray://HOST:10001 "
-                "or auto) and that `ray start --head` runs there"
+                f"cannot start or reach {where}: {error}; check the address (auto, HOST:6379 or "
+                "ray://HOST:10001) and that `ray start --head` runs there"
             ) from None
     return ray
 
