@@ -161,14 +161,38 @@ class LLMBench:
         duration: float | None = None,
         warmup: int = 0,
         seed: int | None = None,
+        workers: int | None = None,
+        cluster: str | None = None,
     ) -> RunStats:
         """Requests at a fixed concurrency or arrival rate; see LoadShape.
 
         The requests are given, or read from `prompts` (a file or a directory; see
         pytest_llmbench.prompts), taken in order or at random (`selection`, seeded by `seed`).
+        `workers=N` (and/or `cluster="auto"` or `"ray://HOST:10001"`) shards the load over N
+        Ray actors, on a new local Ray instance when no cluster is given; see
+        pytest_llmbench.distributed.
         """
         if (requests is None) == (prompts is None):
             raise ValueError("give requests or prompts=PATH")
+        if workers is not None or cluster is not None:
+            return await self._load_distributed(
+                requests,
+                prompts,
+                selection,
+                max_tokens,
+                stream,
+                LoadShape(
+                    concurrency=concurrency,
+                    rate=rate,
+                    arrivals=arrivals,
+                    count=count,
+                    duration=duration,
+                    warmup=warmup,
+                    seed=seed,
+                ),
+                workers or 1,
+                cluster,
+            )
         source: RequestSource
         if prompts is not None:
             source = (
@@ -188,6 +212,39 @@ class LLMBench:
             seed=seed,
         )
         run = LoadRun(self.client, source, shape, name=self.name)
+        return self._done(await run.run())
+
+    async def _load_distributed(
+        self,
+        requests: Request | str | Sequence[Request | str] | None,
+        prompts: str | Path | None,
+        selection: Selection,
+        max_tokens: int | None,
+        stream: bool,
+        shape: LoadShape,
+        workers: int,
+        cluster: str | None,
+    ) -> RunStats:
+        from pytest_llmbench.distributed import DistributedRun, RequestItems, prompt_items
+
+        if prompts is not None:
+            loaded = load_prompts(prompts)
+            items = prompt_items(
+                loaded, selection, shape.seed, max_tokens=max_tokens, stream=stream
+            )
+        else:
+            assert requests is not None
+            given = _as_requests(requests)
+            items = RequestItems.of([(str(i), r) for i, r in enumerate(given)])
+        run = DistributedRun(
+            self.client.provider,
+            self.client.model,
+            items,
+            shape,
+            workers=workers,
+            cluster=cluster,
+            name=self.name,
+        )
         return self._done(await run.run())
 
     async def sweep(

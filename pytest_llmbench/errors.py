@@ -129,6 +129,16 @@ class MalformedResponseError(ProviderError):
     default_hint = "the response does not follow the provider's wire format"
 
 
+class WorkerLostError(LLMBenchError):
+    """A load worker (a Ray actor of a distributed run) died before reporting its requests.
+
+    Not a provider's answer: the rows of the requests that worker never reported carry this
+    class, so the loss shows in the run's error counts instead of silently shrinking it.
+    """
+
+    hint = "the worker process or its node died (out of memory, killed, node lost); rerun"
+
+
 _BY_STATUS: Mapping[int, type[ProviderError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,

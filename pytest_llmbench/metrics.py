@@ -39,6 +39,7 @@ class RequestMetrics(BaseModel):
     bytes: int = 0
     error: str | None = None  # the error class name when the request failed
     error_message: str | None = None
+    worker: int | None = None  # the worker of a distributed run that sent it; None: one process
 
 
 def cost_usd(

@@ -61,6 +61,17 @@ class Distribution(BaseModel):
         return None if value is None else float(value)
 
 
+class WorkerStats(BaseModel):
+    """One worker's share of a distributed run: its requests, dispatch lag and fate."""
+
+    worker: int
+    node: str = ""  # where it ran (host name and process id)
+    planned: int | None = None  # requests planned for it (count-driven runs)
+    count: int = 0  # rows it reported (or that were counted lost for it)
+    dispatch_lag_ms: Distribution = Field(default_factory=Distribution)
+    lost: str | None = None  # why the worker was lost mid-run, if it was
+
+
 class RunStats(BaseModel):
     """Statistics of one run (one test's benchmark, or one CLI load) for one provider:model."""
 
@@ -88,6 +99,7 @@ class RunStats(BaseModel):
     replayed: bool = False
     achieved_rate: float | None = None  # requests started per second (rate-driven loads)
     dispatch_lag_ms: Distribution = Field(default_factory=Distribution)
+    workers: list[WorkerStats] = Field(default_factory=list)  # distributed runs only
     requests: list[RequestMetrics] = Field(default_factory=list)
 
     @property

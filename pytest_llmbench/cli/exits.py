@@ -13,7 +13,7 @@ from pytest_llmbench.prompts import PromptFileError
 try:  # recent typer releases vendor click as typer._click; older ones depend on click
     from typer._click.exceptions import ClickException, UsageError
 except ImportError:  # pragma: no cover
-    from click.exceptions import (  # type: ignore[import-not-found, no-redef, unused-ignore]
+    from click.exceptions import (  # type: ignore[import-not-found, no-redef, assignment, unused-ignore]
         ClickException,
         UsageError,
     )

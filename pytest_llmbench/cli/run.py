@@ -31,6 +31,13 @@ from pytest_llmbench.cli.stopping import Stopper, signals_to
 from pytest_llmbench.cli.targets import choose_target, usage_errors
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import ModelConfig
+from pytest_llmbench.distributed import (
+    DistributedRun,
+    DistributedSetupError,
+    plan_shards,
+    prompt_items,
+    worker_lines,
+)
 from pytest_llmbench.load import LoadRun, LoadShape, RequestSource
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.prompts import Prompt, load_prompts, prompt_requests
@@ -169,14 +176,34 @@ def run(
         float,
         typer.Option("--grace", min=0.0, help="seconds to wait for requests in flight on stop"),
     ] = 10.0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="shard the load over N Ray workers (the ray extra); --concurrent defaults to N",
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Ray cluster: auto, HOST:6379 or ray://HOST:10001",
+            show_default="a local instance",
+        ),
+    ] = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> int:
     """Send prompts at a concurrency or rate; per-request CSV and a summary per provider:model."""
     state = command_state(ctx, verbose)
     loaded = load_config_option(config)
+    if workers is not None and concurrent is None and rate is None:
+        concurrent = workers  # one request in flight per worker unless told otherwise
     try:
         shape = _shape(requests, duration, concurrent, rate, arrivals, warmup, seed)
+        if workers is not None or ray_address is not None:
+            plan_shards(shape, workers or 1)
     except ValueError as error:
         raise UsageError(str(error)) from None
     if provider:
@@ -200,11 +227,18 @@ def run(
         stream=stream,
         shape=shape,
         grace_s=grace,
+        workers=workers or (1 if ray_address else None),
+        cluster=ray_address,
     )
     meta = RunMeta(config=loaded.path, mode="live", command=["llmbench", *state.argv])
     log_opened = log_file.open("w", encoding="utf-8") if log_file else contextlib.nullcontext()
-    with log_opened as log_stream:
-        done = asyncio.run(_load_targets(state, targets, plan, Console(stderr=True), log_stream))
+    try:
+        with log_opened as log_stream:
+            done = asyncio.run(
+                _load_targets(state, targets, plan, Console(stderr=True), log_stream)
+            )
+    except DistributedSetupError as error:
+        raise UsageError(str(error)) from None
     meta.finished_at = time.time()
     results = Results(meta=meta, runs=done.runs)
     _write_reports(results, output, html, summary_format)
@@ -232,6 +266,8 @@ class _LoadPlan:
     stream: bool | None
     shape: LoadShape
     grace_s: float
+    workers: int | None = None  # --workers/--ray: shard over Ray actors
+    cluster: str | None = None
 
     def requests(self, model: ModelConfig) -> RequestSource:
         """The same prompt sequence for every model (so their runs compare)."""
@@ -284,14 +320,31 @@ async def _run_one(
     client: LLMClient, target: Target, plan: _LoadPlan, stopper: Stopper, live: LiveProgress
 ) -> RunStats:
     """One LoadRun; when cancelled after a stop, the stats of the requests that finished."""
-    load = LoadRun(
-        client,
-        plan.requests(target.model),
-        plan.shape,
-        name=plan.name,
-        on_result=live,
-        sleep=stopper.sleep,
-    )
+    load: LoadRun | DistributedRun
+    if plan.workers is not None:
+        stream = target.model.supports("streaming") if plan.stream is None else plan.stream
+        items = prompt_items(
+            plan.prompts, plan.selection.value, plan.seed, max_tokens=plan.max_tokens, stream=stream
+        )
+        load = DistributedRun(
+            target.provider,
+            target.model,
+            items,
+            plan.shape,
+            workers=plan.workers,
+            cluster=plan.cluster,
+            name=plan.name,
+            on_result=live,
+        )
+    else:
+        load = LoadRun(
+            client,
+            plan.requests(target.model),
+            plan.shape,
+            name=plan.name,
+            on_result=live,
+            sleep=stopper.sleep,
+        )
     started = time.perf_counter()
     task = asyncio.ensure_future(load.run())
     stopper.watch(load, task)
@@ -311,6 +364,8 @@ async def _run_one(
     finally:
         stopper.watch(None, None)
     live.finish(stats)
+    for line in worker_lines(stats):
+        print_error(f"{target.id}: {line}")
     return stats
 
 

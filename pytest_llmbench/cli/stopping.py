@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pytest_llmbench.cli.exits import EXIT_INTERRUPTED, EXIT_TERMINATED, print_error
+from pytest_llmbench.distributed import DistributedRun
 from pytest_llmbench.load import LoadRun
 from pytest_llmbench.stats import RunStats
 
@@ -22,7 +23,7 @@ class Stopper:
     def __init__(self, grace_s: float) -> None:
         self.grace_s = grace_s
         self.signal: int | None = None
-        self.run: LoadRun | None = None
+        self.run: LoadRun | DistributedRun | None = None
         self.task: asyncio.Future[RunStats] | None = None
         self._event = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
@@ -42,7 +43,9 @@ class Stopper:
             self.run.stop()
         self._timer = asyncio.get_running_loop().call_later(self.grace_s, self._cancel)
 
-    def watch(self, run: LoadRun | None, task: asyncio.Future[RunStats] | None) -> None:
+    def watch(
+        self, run: LoadRun | DistributedRun | None, task: asyncio.Future[RunStats] | None
+    ) -> None:
         """The run to stop and the task to cancel on a signal."""
         self.run = run
         self.task = task

@@ -13,7 +13,7 @@ from report_data import openai_run, results
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.reports import ReportFormatError, read_json, write_json
 from pytest_llmbench.results import SCHEMA_VERSION, RunMeta, TestOutcome
-from pytest_llmbench.stats import Distribution, RunStats
+from pytest_llmbench.stats import Distribution, RunStats, WorkerStats
 
 SCHEMA_DOC = Path(__file__).parents[2] / "docs" / "report-schema.md"
 
@@ -121,7 +121,9 @@ def test_json_that_is_not_an_object_is_rejected(tmp_path: Path) -> None:
         read_json(path)
 
 
-@pytest.mark.parametrize("model", [RunMeta, RunStats, Distribution, RequestMetrics, TestOutcome])
+@pytest.mark.parametrize(
+    "model", [RunMeta, RunStats, Distribution, RequestMetrics, TestOutcome, WorkerStats]
+)
 def test_schema_document_describes_every_field(model: type[BaseModel]) -> None:
     document = SCHEMA_DOC.read_text(encoding="utf-8")
     undocumented = [name for name in model.model_fields if f"`{name}`" not in document]
