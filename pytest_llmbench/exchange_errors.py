@@ -49,9 +49,9 @@ def transport_error(
         )
     if _closed_by_peer(exc):
         return errors.ConnectionError(
-            f"the server closed the connection without answering {at}",
+            f"the server closed the connection without answering {at} ({exc})",
             provider=provider.name,
-            hint="the server accepted the connection and dropped it; check its logs",
+            hint="the server accepted the request and hung up without an answer; check its logs",
         )
     proxy = f" through proxy {provider.proxy}" if provider.proxy else ""
     return errors.ConnectionError(
@@ -98,7 +98,12 @@ def _closed_by_peer(exc: BaseException) -> bool:
     chain = _causes(exc)
     if any(isinstance(c, (aiohttp.ServerTimeoutError, TimeoutError)) for c in chain[1:]):
         return False
-    return any(isinstance(c, aiohttp.ServerDisconnectedError) for c in chain)
+    if any(isinstance(c, aiohttp.ClientConnectorError) for c in chain):
+        return False  # never connected (refused, unreachable): not a hang-up
+    return any(
+        isinstance(c, (aiohttp.ServerDisconnectedError, ConnectionResetError, BrokenPipeError))
+        for c in chain
+    )
 
 
 def _is_bad_http(exc: BaseException) -> bool:
