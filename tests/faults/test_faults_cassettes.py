@@ -42,7 +42,7 @@ def test_a_well_formed_cassette_loads(tmp_path: Path) -> None:
     Cassette(cassette_with(tmp_path))
 
 
-@pytest.mark.parametrize("offset", [".inf", "1.0e12", "-5.0", ".nan"])
+@pytest.mark.parametrize("offset", [".inf", "1.0e+12", "-5.0", ".nan"])
 def test_an_impossible_chunk_offset_is_refused_naming_file_and_line(
     tmp_path: Path, offset: str
 ) -> None:
