@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pytest_llmbench import secrets
@@ -138,3 +139,43 @@ def test_a_key_too_short_to_protect_is_warned_about_once(monkeypatch: pytest.Mon
     assert issubclass(caught[0].category, secrets.ShortCredentialWarning)
     assert "LLMBENCH_SHORT_KEY holds a value of 4 characters" in str(caught[0].message)
     assert "abcd" not in str(caught[0].message)
+
+
+def _reply(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"ok": True})
+
+
+async def _record_one(path: Path, url: str, secret_name: str) -> Cassette:
+    cassette = Cassette(path, record_mode="once", secret_names=[secret_name])
+    transport = cassette.recording_transport(httpx.MockTransport(_reply))
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.post(url, json={"messages": []})
+    return cassette
+
+
+async def test_recording_is_refused_while_a_key_is_too_short_to_protect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMBENCH_SHORT_KEY", "abcd")
+    path = tmp_path / "c.yaml"
+    cassette = await _record_one(path, "http://127.0.0.1:9/v1/x", "LLMBENCH_SHORT_KEY")
+    with pytest.raises(CassetteError) as raised:
+        cassette.save()
+    message = str(raised.value)
+    assert f"{path}: not written: LLMBENCH_SHORT_KEY holds a value of 4 characters" in message
+    assert "abcd" not in message
+    assert not path.exists()
+
+
+async def test_a_key_equal_to_a_word_in_the_url_is_refused_saying_where_and_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMBENCH_OLLAMA_KEY", "ollama")
+    url = "http://ollama.internal:11434/v1/chat/completions"
+    cassette = await _record_one(tmp_path / "c.yaml", url, "LLMBENCH_OLLAMA_KEY")
+    with pytest.raises(CassetteError) as raised:
+        cassette.save()
+    message = str(raised.value)
+    assert "the value of LLMBENCH_OLLAMA_KEY (6 characters) occurs in" in message
+    assert "interactions[0].request.uri: ...http://<LLMBENCH_OLLAMA_KEY>.internal" in message
+    assert "give LLMBENCH_OLLAMA_KEY a longer, distinct value while recording" in message
