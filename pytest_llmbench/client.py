@@ -161,7 +161,8 @@ class LLMClient:
         result.replayed = bool(response.extensions.get(REPLAYED_KEY))
         try:
             content_type = response.headers.get("content-type", "")
-            failed = response.status_code >= 400
+            status = response.status_code
+            failed = status >= 400
             if failed or not request.stream or "text/html" in content_type.lower():
                 cap = self.provider.max_error_body_bytes if failed else None
                 if request.stream and not failed:
@@ -200,7 +201,7 @@ class LLMClient:
                     raise self._total_timeout(http_request) from None
                 except Exception as exc:
                     raise unexpected_error(exc, http_request, self.provider, "stream") from None
-                events = self._decode(decoder.feed, chunk, http_request, content_type)
+                events = self._decode(decoder.feed, chunk, http_request, content_type, status)
                 if not events:
                     pending += len(chunk)
                     if pending > max_pending:
@@ -213,7 +214,9 @@ class LLMClient:
                     result.yielded = True
             # Events completed only by the end of the body arrived with its last chunk.
             end = timing.last_arrival_ns if timing is not None else clock()
-            closing = self._decode(lambda _: decoder.close(), b"", http_request, content_type)
+            closing = self._decode(
+                lambda _: decoder.close(), b"", http_request, content_type, status
+            )
             for event in _stamped(closing, end, output, assembler):
                 yield event
             result.completion = assembler.completion()
@@ -228,7 +231,7 @@ class LLMClient:
         chunk: bytes,
         request: httpx.Request,
         content_type: str,
-        status: int = 200,
+        status: int,
     ) -> list[StreamEvent]:
         """`feed(chunk)`; a body the decoder rejects that is not a stream type says so."""
         try:

@@ -95,6 +95,8 @@ def _closed_by_peer(exc: BaseException) -> bool:
     # ConnectTimeout; only a real timeout in the chain makes it one.
     import aiohttp
 
+    if isinstance(exc, httpx.RemoteProtocolError):  # httpx's transport: no response came
+        return True
     chain = _causes(exc)
     if any(isinstance(c, (aiohttp.ServerTimeoutError, TimeoutError)) for c in chain[1:]):
         return False

@@ -48,8 +48,9 @@ def test_key_shaped_strings_are_redacted_even_unregistered() -> None:
     assert errors.ProviderError(message).message == "got <redacted> and <redacted>"
 
 
-def test_short_values_are_not_registered() -> None:
-    secrets.register("SHORT", "abc")
+def test_short_values_are_not_registered_but_warned_about() -> None:
+    with pytest.warns(secrets.ShortCredentialWarning, match="SHORT holds a value of 3"):
+        secrets.register("SHORT", "abc")
     assert secrets.redact("abc abc") == "abc abc"
 
 

@@ -397,3 +397,17 @@ async def test_a_key_echoed_by_the_server_never_reaches_the_error(
     for text in (str(raised.value), repr(raised.value), raised.value.message):
         assert CANARY not in text
     assert "<LLMBENCH_FAULT_KEY>" in str(raised.value)
+
+
+async def test_on_httpx_own_transport_a_hang_up_is_one_post_and_a_connection_error() -> None:
+    from pytest_llmbench import LLMClient
+    from pytest_llmbench.transport import build_http_client, network_transport
+
+    async with hostile_server([[READ, CLOSE]]) as server:
+        provider = provider_at(server.url)
+        http = build_http_client(provider, network_transport(provider, backend="httpx"))
+        async with LLMClient(provider, http=http) as client:
+            with pytest.raises(errors.ConnectionError, match="closed the connection without"):
+                await guarded(client.complete(STREAMED))
+        await http.aclose()
+    assert len(server.requests) == 1
