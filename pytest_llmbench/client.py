@@ -7,7 +7,6 @@ the events it completes with the chunk's arrival time (taken in the TimingTransp
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
@@ -17,6 +16,7 @@ import httpx
 
 from pytest_llmbench import errors
 from pytest_llmbench.config import ModelConfig, ProviderConfig
+from pytest_llmbench.deadline import AttemptDeadline
 from pytest_llmbench.exchange_errors import (
     body_cut_note,
     event_too_large,
@@ -143,7 +143,7 @@ class LLMClient:
         )
         fallback = Stopwatch()  # used only if the client is not on a TimingTransport
         total = self.provider.timeout_s
-        deadline = asyncio.get_running_loop().time() + total
+        started = asyncio.get_running_loop().time()
         try:
             response = await asyncio.wait_for(self.http.send(http_request, stream=True), total)
         except errors.ProviderError:
@@ -159,6 +159,7 @@ class LLMClient:
         result.watch = watch
         result.status = response.status_code
         result.replayed = bool(response.extensions.get(REPLAYED_KEY))
+        deadline = AttemptDeadline(started + total - asyncio.get_running_loop().time())
         try:
             content_type = response.headers.get("content-type", "")
             status = response.status_code
@@ -190,7 +191,7 @@ class LLMClient:
             pending = 0  # bytes fed since the decoder last completed an event
             while True:
                 try:
-                    chunk = await _next_chunk(chunks, deadline)
+                    chunk = await deadline.next_chunk(chunks)
                 except StopAsyncIteration:
                     break
                 except errors.ProviderError:
@@ -201,7 +202,14 @@ class LLMClient:
                     raise self._total_timeout(http_request) from None
                 except Exception as exc:
                     raise unexpected_error(exc, http_request, self.provider, "stream") from None
-                events = self._decode(decoder.feed, chunk, http_request, content_type, status)
+                try:
+                    events = decoder.feed(chunk)
+                except (errors.StreamInterruptedError, errors.MalformedResponseError):
+                    if is_stream_type(content_type):
+                        raise
+                    raise not_a_stream(
+                        http_request, self.provider, status, content_type, b""
+                    ) from None
                 if not events:
                     pending += len(chunk)
                     if pending > max_pending:
@@ -214,35 +222,27 @@ class LLMClient:
                     result.yielded = True
             # Events completed only by the end of the body arrived with its last chunk.
             end = timing.last_arrival_ns if timing is not None else clock()
-            closing = self._decode(
-                lambda _: decoder.close(), b"", http_request, content_type, status
-            )
+            try:
+                closing = decoder.close()
+            except (errors.StreamInterruptedError, errors.MalformedResponseError):
+                if is_stream_type(content_type):  # a page or a file is not a cut stream
+                    raise
+                raise not_a_stream(http_request, self.provider, status, content_type, b"") from None
             for event in _stamped(closing, end, output, assembler):
                 yield event
             result.completion = assembler.completion()
         finally:
+            deadline.close()
             await response.aclose()
             if watch.t_end is None:
                 watch.t_end = time.perf_counter_ns()
 
-    def _decode(
-        self,
-        feed: Callable[[bytes], list[StreamEvent]],
-        chunk: bytes,
-        request: httpx.Request,
-        content_type: str,
-        status: int,
-    ) -> list[StreamEvent]:
-        """`feed(chunk)`; a body the decoder rejects that is not a stream type says so."""
-        try:
-            return feed(chunk)
-        except (errors.StreamInterruptedError, errors.MalformedResponseError):
-            if is_stream_type(content_type):
-                raise
-            raise not_a_stream(request, self.provider, status, content_type, b"") from None
-
     async def _read_body(
-        self, response: httpx.Response, request: httpx.Request, cap: int | None, deadline: float
+        self,
+        response: httpx.Response,
+        request: httpx.Request,
+        cap: int | None,
+        deadline: AttemptDeadline,
     ) -> tuple[bytes, bool]:
         """The body (at most `cap` bytes) before the deadline, and whether it was cut."""
         parts: list[bytes] = []
@@ -250,7 +250,7 @@ class LLMClient:
         chunks = response.aiter_bytes().__aiter__()
         while True:
             try:
-                chunk = await _next_chunk(chunks, deadline)
+                chunk = await deadline.next_chunk(chunks)
             except StopAsyncIteration:
                 return b"".join(parts), False
             except errors.ProviderError:
@@ -293,21 +293,6 @@ class LLMClient:
             self.model.output_per_mtok,
         )
         completion.metrics = metrics
-
-
-if sys.version_info >= (3, 11):
-
-    async def _next_chunk(chunks: AsyncIterator[bytes], deadline: float) -> bytes:
-        """The next chunk, or TimeoutError at `deadline` (event loop time)."""
-        async with asyncio.timeout_at(deadline):
-            return await anext(chunks)
-
-else:  # pragma: no cover - Python 3.10
-
-    async def _next_chunk(chunks: AsyncIterator[bytes], deadline: float) -> bytes:
-        """The next chunk, or TimeoutError at `deadline` (event loop time)."""
-        remaining = deadline - asyncio.get_running_loop().time()
-        return await asyncio.wait_for(anext(chunks), max(remaining, 0.0))
 
 
 def _stamped(
