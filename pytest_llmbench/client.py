@@ -16,6 +16,17 @@ import httpx
 
 from pytest_llmbench import errors
 from pytest_llmbench.config import ModelConfig, ProviderConfig
+from pytest_llmbench.deadline import AttemptDeadline
+from pytest_llmbench.exchange_errors import (
+    body_cut_note,
+    event_too_large,
+    is_stream_type,
+    not_a_stream,
+    retry_note,
+    transport_error,
+    unexpected_error,
+    where,
+)
 from pytest_llmbench.metrics import Stopwatch, cost_usd
 from pytest_llmbench.providers import Codec, StreamAssembler, codec_for
 from pytest_llmbench.ratelimit import RateLimiter
@@ -123,34 +134,50 @@ class LLMClient:
     # -- one attempt ------------------------------------------------------------------------
 
     async def _attempt(self, request: Request, result: _Result) -> AsyncIterator[StreamEvent]:
-        """One HTTP exchange; yields events as chunks arrive; leaves the Completion in result."""
+        """One HTTP exchange; yields events as chunks arrive; leaves the Completion in result.
+
+        `timeout_s` bounds the whole attempt, silences between chunks included.
+        """
         http_request = self.codec.build_request(
             request, self.model, self.provider, self._api_key or self.provider.api_key()
         )
         fallback = Stopwatch()  # used only if the client is not on a TimingTransport
         total = self.provider.timeout_s
-        deadline = time.monotonic() + total
+        started = asyncio.get_running_loop().time()
         try:
             response = await asyncio.wait_for(self.http.send(http_request, stream=True), total)
+        except errors.ProviderError:
+            raise
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, http_request, started=False) from None
+            raise transport_error(exc, http_request, self.provider, "send") from None
         except asyncio.TimeoutError:
             raise self._total_timeout(http_request) from None
+        except Exception as exc:  # a transport's own exception: still a classified error
+            raise unexpected_error(exc, http_request, self.provider, "send") from None
         timing: ResponseTiming | None = response.extensions.get(TIMING_KEY)
         watch = timing.stopwatch if timing is not None else fallback
         result.watch = watch
         result.status = response.status_code
         result.replayed = bool(response.extensions.get(REPLAYED_KEY))
+        deadline = AttemptDeadline(started + total - asyncio.get_running_loop().time())
         try:
-            if response.status_code >= 400 or not request.stream:
-                try:
-                    body = await asyncio.wait_for(response.aread(), deadline - time.monotonic())
-                except asyncio.TimeoutError:
-                    raise self._total_timeout(http_request) from None
-                except httpx.HTTPError as exc:  # no event was yielded: retryable as a whole
-                    raise self._transport_error(exc, http_request, started=False) from None
-                if response.status_code >= 400:
-                    raise self.codec.parse_error(response.status_code, response.headers, body)
+            content_type = response.headers.get("content-type", "")
+            status = response.status_code
+            failed = status >= 400
+            if failed or not request.stream or "text/html" in content_type.lower():
+                cap = self.provider.max_error_body_bytes if failed else None
+                if request.stream and not failed:
+                    cap = self.provider.max_error_body_bytes  # a page, not a stream: an excerpt
+                body, cut = await self._read_body(response, http_request, cap, deadline)
+                if failed:
+                    error = self.codec.parse_error(response.status_code, response.headers, body)
+                    if cut:
+                        error.message += body_cut_note(self.provider)
+                    raise error
+                if request.stream:
+                    raise not_a_stream(
+                        http_request, self.provider, response.status_code, content_type, body
+                    )
                 result.completion = self.codec.parse_response(
                     response.status_code, response.headers, body
                 )
@@ -159,52 +186,91 @@ class LLMClient:
             assembler = StreamAssembler()
             output = watch.output_ns
             clock = time.perf_counter_ns
-            try:
-                async for chunk in response.aiter_bytes():
-                    if time.monotonic() > deadline:
-                        raise self._total_timeout(http_request)
+            chunks = response.aiter_bytes().__aiter__()
+            max_pending = self.provider.max_event_bytes
+            pending = 0  # bytes fed since the decoder last completed an event
+            while True:
+                try:
+                    chunk = await deadline.next_chunk(chunks)
+                except StopAsyncIteration:
+                    break
+                except errors.ProviderError:
+                    raise
+                except httpx.HTTPError as exc:
+                    raise transport_error(exc, http_request, self.provider, "stream") from None
+                except asyncio.TimeoutError:
+                    raise self._total_timeout(http_request) from None
+                except Exception as exc:
+                    raise unexpected_error(exc, http_request, self.provider, "stream") from None
+                try:
                     events = decoder.feed(chunk)
-                    if not events:
-                        continue
-                    now = timing.last_arrival_ns if timing is not None else clock()
-                    for event in _stamped(events, now, output, assembler):
-                        yield event
-                        result.yielded = True
-            except httpx.HTTPError as exc:
-                raise self._transport_error(exc, http_request, started=True) from None
+                except (errors.StreamInterruptedError, errors.MalformedResponseError):
+                    if is_stream_type(content_type):
+                        raise
+                    raise not_a_stream(
+                        http_request, self.provider, status, content_type, b""
+                    ) from None
+                if not events:
+                    pending += len(chunk)
+                    if pending > max_pending:
+                        raise event_too_large(http_request, self.provider)
+                    continue
+                pending = 0
+                now = timing.last_arrival_ns if timing is not None else clock()
+                for event in _stamped(events, now, output, assembler):
+                    yield event
+                    result.yielded = True
             # Events completed only by the end of the body arrived with its last chunk.
             end = timing.last_arrival_ns if timing is not None else clock()
-            for event in _stamped(decoder.close(), end, output, assembler):
+            try:
+                closing = decoder.close()
+            except (errors.StreamInterruptedError, errors.MalformedResponseError):
+                if is_stream_type(content_type):  # a page or a file is not a cut stream
+                    raise
+                raise not_a_stream(http_request, self.provider, status, content_type, b"") from None
+            for event in _stamped(closing, end, output, assembler):
                 yield event
             result.completion = assembler.completion()
         finally:
+            deadline.close()
             await response.aclose()
             if watch.t_end is None:
                 watch.t_end = time.perf_counter_ns()
 
-    def _total_timeout(self, request: httpx.Request) -> errors.TimeoutError:
-        where = f"{request.method} {request.url.copy_with(query=None)}"
-        return errors.TimeoutError(
-            f"total timeout of {self.provider.timeout_s:g} s exceeded on {where}",
-            provider=self.provider.name,
-        )
+    async def _read_body(
+        self,
+        response: httpx.Response,
+        request: httpx.Request,
+        cap: int | None,
+        deadline: AttemptDeadline,
+    ) -> tuple[bytes, bool]:
+        """The body (at most `cap` bytes) before the deadline, and whether it was cut."""
+        parts: list[bytes] = []
+        size = 0
+        chunks = response.aiter_bytes().__aiter__()
+        while True:
+            try:
+                chunk = await deadline.next_chunk(chunks)
+            except StopAsyncIteration:
+                return b"".join(parts), False
+            except errors.ProviderError:
+                raise
+            except httpx.HTTPError as exc:  # no event was yielded: retryable as a whole
+                raise transport_error(exc, request, self.provider, "body") from None
+            except asyncio.TimeoutError:
+                raise self._total_timeout(request) from None
+            except Exception as exc:
+                raise unexpected_error(exc, request, self.provider, "body") from None
+            parts.append(chunk)
+            size += len(chunk)
+            if cap is not None and size > cap:
+                return b"".join(parts)[:cap], True
 
-    def _transport_error(
-        self, exc: httpx.HTTPError, request: httpx.Request, *, started: bool
-    ) -> errors.ProviderError:
-        where = f"{request.method} {request.url.copy_with(query=None)}"
-        if isinstance(exc, httpx.TimeoutException):
-            kind = type(exc).__name__
-            return errors.TimeoutError(f"{kind} after {where}", provider=self.provider.name)
-        if started:
-            return errors.StreamInterruptedError(
-                f"connection lost mid-stream ({type(exc).__name__}: {exc}) on {where}",
-                provider=self.provider.name,
-            )
-        proxy = f" through proxy {self.provider.proxy}" if self.provider.proxy else ""
-        return errors.ConnectionError(
-            f"could not reach {where}{proxy}: {type(exc).__name__}: {exc}",
+    def _total_timeout(self, request: httpx.Request) -> errors.TimeoutError:
+        return errors.TimeoutError(
+            f"total timeout of {self.provider.timeout_s:g} s exceeded on {where(request)}",
             provider=self.provider.name,
+            hint="raise timeout_s in models.toml (the whole attempt, silences included)",
         )
 
     def _metrics(self, result: _Result, completion: Completion, retries: int) -> None:
@@ -281,6 +347,13 @@ class CompletionStream:
                 _add_hint(error, client.provider)
                 delay = None if result.yielded else client.retry.delay(error, self.retries + 1)
                 if delay is None:
+                    if error.retryable:  # say why it was not (or no longer) retried
+                        reason = (
+                            "not retried: the stream had already started"
+                            if result.yielded
+                            else client.retry.why_not(error, self.retries + 1)
+                        )
+                        retry_note(reason, error)
                     raise
                 self.retries += 1
                 await client._sleep(delay)

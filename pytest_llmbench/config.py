@@ -71,6 +71,8 @@ class ProviderConfig(_Strict):
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=60.0, gt=0)  # the longest silence between chunks
     max_retries: int = Field(default=2, ge=0)
+    max_event_bytes: int = Field(default=16 * 2**20, gt=0)  # one stream event, at most
+    max_error_body_bytes: int = Field(default=2**20, gt=0)  # read of an error body, at most
     rpm: int | None = Field(default=None, gt=0)
     tpm: int | None = Field(default=None, gt=0)
     proxy: str | None = None

@@ -8,7 +8,9 @@ through `secrets.redact`, so a key echoed by a server never reaches a traceback.
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
 from pytest_llmbench import secrets
@@ -108,7 +110,7 @@ class ContentFilterError(ProviderError):
 
 class ServerError(ProviderError):
     retryable = True
-    default_hint = "the provider is overloaded or failing; it is retried with backoff"
+    default_hint = "the provider is overloaded or failing; try again later"
 
 
 class TimeoutError(ProviderError, builtins.TimeoutError):
@@ -127,6 +129,12 @@ class StreamInterruptedError(ProviderError):
 
 class MalformedResponseError(ProviderError):
     default_hint = "the response does not follow the provider's wire format"
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """A stream event or an error body bigger than its configured cap (models.toml)."""
+
+    default_hint = "raise the cap named above in models.toml if the response is legitimate"
 
 
 class WorkerLostError(LLMBenchError):
@@ -163,8 +171,12 @@ def class_for_status(status: int) -> type[ProviderError]:
     return MalformedResponseError
 
 
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds; HTTP dates ignored)."""
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date).
+
+    `now` (epoch seconds, default the wall clock) is what an HTTP date is measured from; a date
+    in the past means no wait.
+    """
     lowered = {k.lower(): v for k, v in headers.items()}
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = lowered.get(name)
@@ -173,7 +185,15 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         try:
             seconds = float(value) / scale
         except ValueError:
-            continue
-        if seconds >= 0:
+            seconds = _seconds_until(value, now) if name == "retry-after" else -1.0
+        if seconds >= 0 and seconds != float("inf"):
             return seconds
     return None
+
+
+def _seconds_until(date: str, now: float | None) -> float:
+    try:
+        when = parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return -1.0  # not a date either: ignored
+    return max(0.0, when - (time.time() if now is None else now))

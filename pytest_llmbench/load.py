@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from pytest_llmbench import secrets
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.errors import ProviderError
 from pytest_llmbench.metrics import NS_PER_MS, RequestMetrics
@@ -56,25 +57,26 @@ class LoadShape:
             raise ValueError(f"warmup cannot be negative, got {self.warmup}")
 
 
-def failed_metrics(client: LLMClient, error: ProviderError, started_ns: int) -> RequestMetrics:
+def failed_metrics(client: LLMClient, error: Exception, started_ns: int) -> RequestMetrics:
     """The row of a request that failed: its error class, status and time to failure."""
+    status = error.status if isinstance(error, ProviderError) else None
     return RequestMetrics(
         provider=client.provider.name,
         model=client.model.id,
         started_at=time.time() - (time.perf_counter_ns() - started_ns) / 1e9,
-        status=error.status if error.status is not None else type(error).__name__,
+        status=status if status is not None else type(error).__name__,
         e2e_ms=(time.perf_counter_ns() - started_ns) / NS_PER_MS,
         error=type(error).__name__,
-        error_message=str(error),
+        error_message=secrets.redact(str(error)),
     )
 
 
 async def send_one(client: LLMClient, request: Request, prompt_id: str = "") -> RequestMetrics:
-    """One request; its metrics, or the failure's row. Never raises a ProviderError."""
+    """One request; its metrics, or the failure's row. A failure never stops the run."""
     started = time.perf_counter_ns()
     try:
         completion = await client.complete(request)
-    except ProviderError as error:
+    except Exception as error:  # even a bug is one request's row: the others still count
         metrics = failed_metrics(client, error, started)
     else:
         metrics = completion.metrics

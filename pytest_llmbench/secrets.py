@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import warnings
 
 _KEY_SHAPES = re.compile(
     r"sk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_-]{20,}"
@@ -18,15 +19,52 @@ _KEY_SHAPES = re.compile(
 )
 _MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 
+MIN_SECRET_LENGTH = _MIN_SECRET_LENGTH
+
 _lock = threading.Lock()
 _values: dict[str, str] = {}
+_short: dict[str, int] = {}  # credentials too short to redact: name -> length
+
+
+class ShortCredentialWarning(UserWarning):
+    """A configured credential is too short to be kept out of output; recording is refused."""
 
 
 def register(name: str, value: str | None) -> None:
-    """Remember a credential value so that `redact` removes it everywhere."""
-    if value and len(value) >= _MIN_SECRET_LENGTH:
+    """Remember a credential value so that `redact` removes it everywhere.
+
+    A value shorter than MIN_SECRET_LENGTH cannot be redacted without mangling ordinary words:
+    it is remembered as too short (cassettes then refuse to record) and warned about once.
+    """
+    if not value:
+        return
+    if len(value) >= _MIN_SECRET_LENGTH:
         with _lock:
             _values[name] = value
+        return
+    with _lock:
+        first = name not in _short
+        _short[name] = len(value)
+    if first:
+        warnings.warn(
+            short_credential_problem(name, len(value)), ShortCredentialWarning, stacklevel=2
+        )
+
+
+def short_credential_problem(name: str, length: int) -> str:
+    """What is wrong with a credential of `length` characters, and what to do."""
+    return (
+        f"{name} holds a value of {length} characters, too short to keep out of errors, "
+        f"reports and cassettes (that needs at least {_MIN_SECRET_LENGTH}); recording "
+        f"cassettes is refused while it is set: use the real key, or a dummy value of "
+        f"{_MIN_SECRET_LENGTH} or more characters for servers that ignore it"
+    )
+
+
+def too_short() -> dict[str, int]:
+    """The registered credentials too short to redact, by name, with their lengths."""
+    with _lock:
+        return dict(_short)
 
 
 def register_from_env(*names: str) -> None:

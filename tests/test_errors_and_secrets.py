@@ -48,8 +48,9 @@ def test_key_shaped_strings_are_redacted_even_unregistered() -> None:
     assert errors.ProviderError(message).message == "got <redacted> and <redacted>"
 
 
-def test_short_values_are_not_registered() -> None:
-    secrets.register("SHORT", "abc")
+def test_short_values_are_not_registered_but_warned_about() -> None:
+    with pytest.warns(secrets.ShortCredentialWarning, match="SHORT holds a value of 3"):
+        secrets.register("SHORT", "abc")
     assert secrets.redact("abc abc") == "abc abc"
 
 
@@ -75,8 +76,15 @@ def test_status_classes(status: int, cls: type[errors.ProviderError]) -> None:
 def test_retry_after_headers() -> None:
     assert errors.parse_retry_after({"Retry-After": "2"}) == 2.0
     assert errors.parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
-    assert errors.parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
+    assert errors.parse_retry_after({"retry-after": "soon"}) is None
     assert errors.parse_retry_after({}) is None
+
+
+def test_retry_after_as_an_http_date_is_seconds_from_now() -> None:
+    date = {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}
+    at = 1445412480.0  # that date as epoch seconds
+    assert errors.parse_retry_after(date, now=at - 90) == 90.0
+    assert errors.parse_retry_after(date, now=at + 5) == 0.0  # in the past: no wait
 
 
 @given(

@@ -18,6 +18,10 @@ from pytest_llmbench.transport import TimingTransport
 from pytest_llmbench.types import Request
 
 REQUEST = Request(messages=[{"role": "user", "content": "Hi"}], max_tokens=5, stream=True)
+OK_SSE = (  # synthetic, in OpenAI's documented chunk shape
+    b'data: {"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
 
 
 @pytest.fixture
@@ -165,12 +169,20 @@ def test_shipped_prompt_files_load() -> None:
 
 
 @pytest.mark.parametrize("shape", [LoadShape(concurrency=2, count=6), LoadShape(rate=200, count=6)])
-async def test_an_unexpected_error_ends_the_run_instead_of_vanishing(shape: LoadShape) -> None:
-    def broken(request: httpx.Request) -> httpx.Response:
-        raise RuntimeError("not a provider error")
+async def test_an_unexpected_error_is_one_error_row_and_the_run_goes_on(shape: LoadShape) -> None:
+    calls = 0
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("not a provider error")
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=OK_SSE)
 
     provider = make_provider("openai", api_key_env=None, max_retries=0)
-    http = httpx.AsyncClient(transport=TimingTransport(httpx.MockTransport(broken)))
-    run = LoadRun(LLMClient(provider, http=http), cycle_requests([REQUEST]), shape)
-    with pytest.raises(RuntimeError, match="not a provider error"):
-        await run.run()
+    http = httpx.AsyncClient(transport=TimingTransport(httpx.MockTransport(flaky)))
+    stats = await LoadRun(LLMClient(provider, http=http), cycle_requests([REQUEST]), shape).run()
+    assert stats.count == 6
+    assert stats.errors == {"ConnectionError": 1}
+    failed = next(r for r in stats.requests if r.error)
+    assert "builtins.RuntimeError: not a provider error" in (failed.error_message or "")

@@ -35,10 +35,16 @@ def test_backoff_is_exponential_with_full_jitter_and_a_cap() -> None:
     assert jittered.delay(error, 3) == 0.25 * 2.0
 
 
-def test_retry_after_wins_but_is_bounded() -> None:
+def test_retry_after_wins_when_within_the_cap() -> None:
     policy = RetryPolicy(max_retries=2, max_retry_after_s=60)
     assert policy.delay(errors.RateLimitError("x", retry_after=7), 1) == 7
-    assert policy.delay(errors.RateLimitError("x", retry_after=600), 1) == 60
+
+
+def test_retry_after_beyond_the_cap_is_not_retried_at_all() -> None:
+    policy = RetryPolicy(max_retries=2, max_retry_after_s=60)
+    error = errors.RateLimitError("x", retry_after=600)
+    assert policy.delay(error, 1) is None
+    assert "asked to wait 600 s" in policy.why_not(error, 1)
 
 
 def test_no_retry_beyond_max_retries() -> None:

@@ -20,9 +20,15 @@ from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.record_mode import RecordMode as VcrRecordMode
 from vcr.request import Request
 
+from pytest_llmbench import secrets
 from pytest_llmbench.cassettes.errors import CassetteError
 from pytest_llmbench.cassettes.matching import RequestMatcher, normalized_uri
-from pytest_llmbench.cassettes.sanitize import configured_credentials, find_credential
+from pytest_llmbench.cassettes.sanitize import (
+    configured_credentials,
+    find_credential,
+    masked_context,
+    short_credentials,
+)
 from pytest_llmbench.cassettes.serialization import (
     Interaction,
     cassette_data,
@@ -307,6 +313,10 @@ class Cassette:
         return f"re-record with {REWRITE_OPTION}: {command}"
 
     def _refuse_credentials(self, data: dict[str, Any], text: str) -> None:
+        for name, length in short_credentials(self.secret_names).items():
+            raise CassetteError(
+                f"{self.path}: not written: {secrets.short_credential_problem(name, length)}"
+            )
         credentials = configured_credentials(self.secret_names)
         if not credentials:
             return
@@ -315,10 +325,15 @@ class Cassette:
                 continue
             found = find_credential(value, credentials)
             if found is not None:
+                shown = value if isinstance(value, str) else value.decode("utf-8", "replace")
                 raise CassetteError(
-                    f"{self.path}: not written: the value of {found.name} occurs in "
-                    f"{format_path(path)}; keep credentials out of what is recorded "
-                    "(a server echoing a key? record with a scoped or dummy key)"
+                    f"{self.path}: not written: the value of {found.name} "
+                    f"({len(found.value)} characters) occurs in {format_path(path)}: "
+                    f"{masked_context(shown, found)}\n"
+                    "  if it is the key there (a server echoing it?), keep it out of what is "
+                    "recorded: record with a scoped or dummy key;\n"
+                    f"  if it only happens to equal ordinary text there (a word in base_url, "
+                    f"say), give {found.name} a longer, distinct value while recording"
                 )
         found = find_credential(text, credentials)
         if found is not None:

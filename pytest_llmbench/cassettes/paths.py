@@ -12,19 +12,27 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.=+\[\]-]+")
 # Well under the 255-byte limit of common file systems, leaving room for the suffix.
 MAX_NAME_LENGTH = 120
 _HASH_LENGTH = 12
+_SHORT_HASH_LENGTH = 8  # for a short name changed by sanitizing: tells a/b from a:b
 
 
 def safe_name(name: str) -> str:
-    """`name` as one portable path component: unsafe runs become '-', long names end in a hash.
+    """`name` as one portable path component: unsafe runs become '-'; a name that had to be
+    changed, or is too long, ends in a short hash of the original.
 
-    The hash is of the original name, so long names that differ only past the cut stay distinct.
+    ':' alone becomes '-' without a hash: it separates provider and model in the plugin's test
+    ids (`test_x[openai:gpt-4o]` is `test_x[openai-gpt-4o].yaml`, as cassettes have always been
+    named). So `a/b`, `a:b` and `a b` get distinct files, and long names that differ only past
+    the cut stay distinct.
     """
+    readable = name.replace(":", "-")
     # A leading '.' would hide the file or, as '..', climb out of the cassette directory.
-    safe = _UNSAFE.sub("-", name).lstrip(".-") or "-"
-    if len(safe) <= MAX_NAME_LENGTH:
+    safe = _UNSAFE.sub("-", readable).lstrip(".-") or "-"
+    if safe == readable and len(safe) <= MAX_NAME_LENGTH:
         return safe
-    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LENGTH]
-    return f"{safe[: MAX_NAME_LENGTH - _HASH_LENGTH - 1]}-{digest}"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+    if len(safe) <= MAX_NAME_LENGTH - _SHORT_HASH_LENGTH - 1:
+        return f"{safe}-{digest[:_SHORT_HASH_LENGTH]}"
+    return f"{safe[: MAX_NAME_LENGTH - _HASH_LENGTH - 1]}-{digest[:_HASH_LENGTH]}"
 
 
 def cassette_path(root_dir: Path, provider: str, test_module: str, test_name: str) -> Path:

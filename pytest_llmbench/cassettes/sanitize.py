@@ -52,7 +52,7 @@ SECRET_BODY_FIELDS = frozenset({"api_key", "apiKey", "api-key", "key", "access_t
 
 AWS_CREDENTIAL_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 # Shorter values would match ordinary words in any cassette.
-MIN_CREDENTIAL_LENGTH = 6
+MIN_CREDENTIAL_LENGTH = secrets.MIN_SECRET_LENGTH
 
 Headers = Mapping[str, Any]
 
@@ -133,6 +133,30 @@ def configured_credentials(secret_names: Iterable[str]) -> list[Credential]:
     for name, value in secrets.known_values().items():
         found.setdefault(value, name)
     return [Credential(name, value) for value, name in found.items()]
+
+
+def short_credentials(secret_names: Iterable[str]) -> dict[str, int]:
+    """Credentials set to a value too short to search cassettes for: name -> its length.
+
+    Recording must be refused while one is set: it could be written unnoticed.
+    """
+    short: dict[str, int] = {}
+    # Registered names are environment variables too; one that is no longer set is no risk.
+    for name in (*secret_names, *AWS_CREDENTIAL_NAMES, *secrets.too_short()):
+        value = os.environ.get(name)
+        if value and len(value) < MIN_CREDENTIAL_LENGTH:
+            short.setdefault(name, len(value))
+    return short
+
+
+def masked_context(text: str, credential: Credential, width: int = 40) -> str:
+    """The text around the first occurrence of `credential`, the value shown as `<NAME>`."""
+    at = text.find(credential.value)
+    if at < 0:
+        return ""
+    before = text[max(0, at - width) : at]
+    after = text[at + len(credential.value) : at + len(credential.value) + width]
+    return f"...{before}<{credential.name}>{after}...".replace("\n", "\\n")
 
 
 def find_credential(text: str | bytes, credentials: Iterable[Credential]) -> Credential | None:

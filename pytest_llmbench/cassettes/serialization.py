@@ -40,6 +40,8 @@ FieldPath = tuple[str | int, ...]
 
 BINARY_CONTENT_TYPES = ("application/vnd.amazon.eventstream", "application/octet-stream")
 MS_DECIMALS = 3  # offsets to the microsecond; finer is clock noise
+# No recorded exchange takes an hour; a larger offset would stall a paced replay for that long.
+MAX_OFFSET_MS = 3_600_000.0
 
 
 # -- building interactions -------------------------------------------------------------------
@@ -271,6 +273,7 @@ def loads(text: str, source: str) -> list[Interaction]:
     Cassettes written by plain vcrpy or pytest-recording load too: compressed bodies are
     decoded (Content-Encoding dropped) and replay as one chunk.
     """
+    __tracebackhide__ = True  # its locals hold the file's text
     try:
         data = _parse_yaml(text)
     except yaml.MarkedYAMLError as exc:
@@ -294,6 +297,7 @@ class _Reader:
         self.source = source
 
     def fail(self, path: FieldPath, problem: str) -> CassetteError:
+        __tracebackhide__ = True
         line = _line_of(self.text, path)
         where = f"{self.source}:{line}" if line else self.source
         field = format_path(path) or "the document"
@@ -303,16 +307,19 @@ class _Reader:
         )
 
     def mapping(self, value: object, path: FieldPath) -> dict[Any, Any]:
+        __tracebackhide__ = True
         if not isinstance(value, dict):
             raise self.fail(path, f"expected a mapping, found {_kind(value)}")
         return value
 
     def field(self, mapping: dict[Any, Any], key: str, path: FieldPath) -> Any:
+        __tracebackhide__ = True
         if key not in mapping:
             raise self.fail(path, f"missing the '{key}' key")
         return mapping[key]
 
     def interactions(self, data: object) -> list[Interaction]:
+        __tracebackhide__ = True  # the frames below hold the file's text and values
         root = self.mapping(data, ())
         items = self.field(root, "interactions", ())
         if not isinstance(items, list):
@@ -327,6 +334,7 @@ class _Reader:
         return out
 
     def request(self, value: object, path: FieldPath) -> Any:
+        __tracebackhide__ = True
         data = self.mapping(value, path)
         method = self.field(data, "method", path)
         uri = self.field(data, "uri", path)
@@ -343,6 +351,7 @@ class _Reader:
         return Request(method, uri, body, {name: values[0] for name, values in headers.items()})
 
     def headers(self, value: object, path: FieldPath) -> dict[str, list[str]]:
+        __tracebackhide__ = True
         data = self.mapping(value, path)
         headers: dict[str, list[str]] = {}
         for name, values in data.items():
@@ -353,6 +362,7 @@ class _Reader:
         return headers
 
     def response(self, value: object, path: FieldPath) -> dict[str, Any]:
+        __tracebackhide__ = True
         data = self.mapping(value, path)
         status = self.mapping(self.field(data, "status", path), (*path, "status"))
         code = self.field(status, "code", (*path, "status"))
@@ -373,9 +383,7 @@ class _Reader:
         )
         headers_ms = data.get("headers_ms")
         if headers_ms is not None:
-            if not isinstance(headers_ms, (int, float)) or isinstance(headers_ms, bool):
-                raise self.fail((*path, "headers_ms"), "expected milliseconds")
-            response["headers_ms"] = float(headers_ms)
+            response["headers_ms"] = self.offset(headers_ms, (*path, "headers_ms"))
         if "content-encoding" in {name.lower() for name in response["headers"]}:
             # Recorded by plain vcrpy from the raw stream; offsets would not fit the decoded body.
             decoded: dict[str, Any] = decode_response(response)
@@ -383,9 +391,22 @@ class _Reader:
         chunks = data.get("chunks")
         if chunks is not None:
             response["chunks"] = self.chunks(chunks, len(response["body"]["string"]), path)
+            self.headers_before_chunks(response, path)
         return response
 
+    def offset(self, value: object, path: FieldPath) -> float:
+        """A recorded time in milliseconds: a finite number from 0 up to an hour."""
+        __tracebackhide__ = True
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise self.fail(path, f"expected milliseconds, found {_kind(value)}")
+        if not (0.0 <= value <= MAX_OFFSET_MS):  # also false for NaN
+            raise self.fail(
+                path, f"{value!r} is not a recorded time (milliseconds from 0 to {MAX_OFFSET_MS:g})"
+            )
+        return float(value)
+
     def chunks(self, value: object, body_size: int, path: FieldPath) -> list[list[float | int]]:
+        __tracebackhide__ = True
         chunk_path = (*path, "chunks")
         if not isinstance(value, list):
             raise self.fail(chunk_path, f"expected a list, found {_kind(value)}")
@@ -394,12 +415,19 @@ class _Reader:
             if not (
                 isinstance(row, list)
                 and len(row) == 2
-                and isinstance(row[0], (int, float))
                 and isinstance(row[1], int)
+                and not isinstance(row[1], bool)
                 and row[1] >= 0
             ):
                 raise self.fail((*chunk_path, index), "expected [offset_ms, nbytes]")
-            rows.append([float(row[0]), row[1]])
+            offset = self.offset(row[0], (*chunk_path, index, 0))
+            if rows and offset < rows[-1][0]:
+                raise self.fail(
+                    (*chunk_path, index),
+                    f"offset {offset:g} ms is before the previous chunk's {rows[-1][0]:g} ms "
+                    "(chunks are in arrival order)",
+                )
+            rows.append([offset, row[1]])
         total = sum(int(size) for _, size in rows)
         if total != body_size:
             raise self.fail(
@@ -408,6 +436,18 @@ class _Reader:
                 "(was the body edited? delete the 'chunks' key to replay it as one chunk)",
             )
         return rows
+
+    def headers_before_chunks(self, response: dict[str, Any], path: FieldPath) -> None:
+        """The headers arrive no later than the first body chunk."""
+        __tracebackhide__ = True
+        headers_ms = response.get("headers_ms")
+        chunks = response.get("chunks")
+        if headers_ms is not None and chunks and headers_ms > chunks[0][0]:
+            raise self.fail(
+                (*path, "headers_ms"),
+                f"the headers ({headers_ms:g} ms) cannot arrive after the first chunk "
+                f"({chunks[0][0]:g} ms)",
+            )
 
 
 def _kind(value: object) -> str:

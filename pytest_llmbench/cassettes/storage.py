@@ -8,6 +8,7 @@ of one cassette across processes, so a merging writer re-reads what another just
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import tempfile
@@ -25,6 +26,7 @@ LOCK_TIMEOUT_S = 60.0
 
 def read_interactions(path: Path) -> list[Interaction]:
     """The interactions stored at `path`; none when the file is missing or empty."""
+    __tracebackhide__ = True  # its locals hold the file's text
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -66,5 +68,21 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one rename; the directory is created if needed."""
+    """Replace `path` with `text` in one rename; the directory is created if needed.
+
+    Call it under `locked(path)`: temporary files of this cassette left by a writer that was
+    killed mid-write are removed first (no live writer can own one while the lock is held).
+    """
+    remove_stale_temp_files(path)
     write_text_atomically(path, text)
+
+
+def remove_stale_temp_files(path: Path) -> list[Path]:
+    """Delete the temporary files an interrupted write of `path` left beside it."""
+    removed = []
+    # write_text_atomically names them ".<name>.<random>.tmp"; nothing reads them.
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed.append(stale)
+    return removed

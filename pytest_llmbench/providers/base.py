@@ -112,9 +112,9 @@ class Codec(ABC):
         try:
             data = json.loads(body)
         except (ValueError, RecursionError):
-            info = ErrorInfo(message=_text_excerpt(body) or f"HTTP {status} with an empty body")
+            info = ErrorInfo(message=text_excerpt(body) or f"HTTP {status} with an empty body")
         else:
-            info = self.error_info(data) or ErrorInfo(message=_text_excerpt(body))
+            info = self.error_info(data) or ErrorInfo(message=text_excerpt(body))
         return self.make_error(status, info, retry_after=errors.parse_retry_after(headers))
 
     def make_error(
@@ -143,7 +143,7 @@ _TITLE = re.compile(rb"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
 
 
-def _text_excerpt(body: bytes, limit: int = 200) -> str:
+def text_excerpt(body: bytes, limit: int = 200) -> str:
     """A short readable summary of a non-JSON body (an HTML error page from a proxy, say)."""
     title = _TITLE.search(body)
     raw = title.group(1) if title else body
@@ -158,7 +158,7 @@ def decode_json(body: bytes | str, provider: str) -> Any:
     except (ValueError, RecursionError):
         raw = body.encode() if isinstance(body, str) else body
         raise errors.MalformedResponseError(
-            f"expected JSON, got: {_text_excerpt(raw, 120)!r}", provider=provider
+            f"expected JSON, got: {text_excerpt(raw, 120)!r}", provider=provider
         ) from None
 
 

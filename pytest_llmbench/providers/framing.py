@@ -29,7 +29,9 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
+        # The text of the unfinished line, in pieces: joined once its line ends, so a long
+        # line fed in many chunks costs time linear in its length.
+        self._partial: list[str] = []
         self._event = ""
         self._data: list[str] = []
         self._id: str | None = None
@@ -37,8 +39,13 @@ class SSEDecoder:
         self.truncated = False  # set by close(): the body ended inside a line
 
     def feed(self, chunk: bytes) -> list[SSEMessage]:
-        self._buffer += self._text.decode(chunk)
-        return self._drain(final=False)
+        text = self._text.decode(chunk)
+        partial = self._partial
+        if "\n" not in text and "\r" not in text and not (partial and partial[-1][-1:] == "\r"):
+            if text:  # no line ends here: keep it for later
+                partial.append(text)
+            return []
+        return self._drain(text, final=False)
 
     def close(self) -> list[SSEMessage]:
         """Flush at end of body.
@@ -46,18 +53,22 @@ class SSEDecoder:
         A last event whose lines are complete but lack the closing blank line still counts
         (servers often omit it); a line cut off mid-way is dropped, as the spec says.
         """
-        self._buffer += self._text.decode(b"", final=True)
-        messages = self._drain(final=True)
-        self.truncated = bool(self._buffer)
-        self._buffer = ""
+        messages = self._drain(self._text.decode(b"", final=True), final=True)
+        self.truncated = bool(self._partial)
+        self._partial = []
         self._dispatch(messages)
         return messages
 
-    def _drain(self, final: bool) -> list[SSEMessage]:
+    def _drain(self, text: str, final: bool) -> list[SSEMessage]:
         messages: list[SSEMessage] = []
-        buffer = self._buffer
+        if self._partial:
+            self._partial.append(text)
+            buffer = "".join(self._partial)
+        else:
+            buffer = text
         if "\r" not in buffer:  # the common case: LF line endings, split in one call
-            *lines, self._buffer = buffer.split("\n")
+            *lines, rest = buffer.split("\n")
+            self._partial = [rest] if rest else []
             for line in lines:
                 self._line(line, messages)
             return messages
@@ -78,7 +89,7 @@ class SSEDecoder:
                 break  # a CR at the end of the chunk may be the first half of CRLF
             self._line(buffer[start:end], messages)
             start = after
-        self._buffer = buffer[start:]
+        self._partial = [buffer[start:]] if start < length else []
         return messages
 
     def _line(self, line: str, messages: list[SSEMessage]) -> None:

@@ -20,7 +20,7 @@ URI = "https://api.openai.com/v1/chat/completions"
 
 def interaction(content_type: str, chunks: list[bytes]) -> tuple[object, dict[str, object]]:
     request = stored_request("POST", URI, {"content-type": "application/json"}, b'{"a": 1}')
-    offsets = [(float(i), len(chunk)) for i, chunk in enumerate(chunks)]
+    offsets = [(float(i + 1), len(chunk)) for i, chunk in enumerate(chunks)]
     body = b"".join(chunks)
     response = new_response(200, "OK", {"content-type": [content_type]}, body, 0.5, offsets)
     return request, response
@@ -56,7 +56,7 @@ def test_the_document_is_vcrpy_format_version_1() -> None:
 
 def test_chunk_rows_are_one_line_each() -> None:
     text = dumps([interaction("text/event-stream", [b"data: 1\n\n", b"data: 2\n\n"])])
-    assert "    chunks:\n    - [0.0, 9]\n    - [1.0, 9]\n" in text
+    assert "    chunks:\n    - [1.0, 9]\n    - [2.0, 9]\n" in text
 
 
 @pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029", "\r", "\ufeff"])
