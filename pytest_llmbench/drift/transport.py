@@ -8,6 +8,7 @@ ever added to it, so a drift run leaves cassette files untouched.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -50,7 +51,7 @@ class DriftTransport(httpx.AsyncBaseTransport):
         comparison = DriftComparison(
             nodeid=self.nodeid,
             target=self.target,
-            cassette=str(cassette.path),
+            cassette=_shown(cassette.path),
             request=f"{request.method} {request.url.copy_with(query=None)}",
         )
         if recorded is None:
@@ -85,6 +86,14 @@ def recorded_shape(response: dict[str, Any]) -> Shape:
     """The shape of a recorded (vcrpy-format) response."""
     body = b"".join(chunk for _, chunk in replay_chunks(response))
     return response_shape(response["status"]["code"], response["headers"], body)
+
+
+def _shown(path: Path) -> str:
+    """The cassette path relative to the working directory when it is under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _decoded(chunks: list[bytes], content_encoding: list[str]) -> bytes:
