@@ -224,7 +224,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     options = session.options
     mode = (
-        "replay"
+        "drift"
+        if options.drift
+        else "replay"
         if options.replay
         else f"record {options.record_mode}"
         if options.record_mode
