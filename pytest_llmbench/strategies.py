@@ -2,10 +2,11 @@
 
 `requests()`, `messages()` and `tool_specs()` draw valid `Request`s and their parts.
 `wire_streams(kind)` draws a provider-exact streamed body (OpenAI chat, OpenAI Responses,
-Anthropic, Gemini, Bedrock), split into chunks at random points, together with the `Completion`
-it must parse to; `wire_bodies(kind)` does the same for non-streamed JSON bodies. The bytes are
-made by the mock servers' emitters (`pytest_llmbench.mocking`), written apart from the codecs
-that parse them, so a round trip through a parser tests it against an independent encoder.
+Anthropic, Gemini as `alt=sse` events or as a streamed JSON array, Bedrock), split into chunks
+at random points, together with the `Completion` it must parse to; `wire_bodies(kind)` does the
+same for non-streamed JSON bodies. The bytes are made by the mock servers' emitters
+(`pytest_llmbench.mocking`), written apart from the codecs that parse them, so a round trip
+through a parser tests it against an independent encoder.
 
     from hypothesis import given
     from pytest_llmbench.strategies import WireStream, assert_parses_to, wire_streams
@@ -13,8 +14,6 @@ that parse them, so a round trip through a parser tests it against an independen
     @given(wire_streams("anthropic"))
     def test_my_parser(stream: WireStream) -> None:
         assert_parses_to(my_parse(stream.chunks), stream.expected)
-
-Needs the `hypothesis` package (not a dependency of pytest-llmbench itself).
 """
 
 from __future__ import annotations
@@ -307,11 +306,22 @@ def wire_streams(kind: str | None = None, *, max_cuts: int = 40) -> st.SearchStr
         chosen = draw(kinds)
         answer = draw(answers())
         emitter = emitter_for(chosen)
-        body = b"".join(chunk.data for chunk in emitter.chunks(answer.reply()))
-        chunks = draw(splits(body, max_cuts=max_cuts))
-        return WireStream(chosen, emitter.stream_content_type, chunks, answer)
+        events = [chunk.data for chunk in emitter.chunks(answer.reply())]
+        content_type = emitter.stream_content_type
+        if chosen == "gemini" and draw(st.booleans()):
+            # streamGenerateContent without alt=sse: the same responses as one JSON array.
+            events = [_json_array(events)]
+            content_type = _JSON_BODY
+        chunks = draw(splits(b"".join(events), max_cuts=max_cuts))
+        return WireStream(chosen, content_type, chunks, answer)
 
     return build()
+
+
+def _json_array(sse_events: list[bytes]) -> bytes:
+    """Gemini's array framing of the objects that `data:` events carry: `[{...},\r\n{...}]`."""
+    items = [event.removeprefix(b"data: ").strip() for event in sse_events]
+    return b"[" + b",\r\n".join(items) + b"]"
 
 
 def wire_bodies(kind: str | None = None) -> st.SearchStrategy[WireBody]:
