@@ -43,6 +43,9 @@ max_retries = 0
 
 [[providers.local.models]]
 id = "tiny"
+context_window = 2048
+input_per_mtok = 0
+output_per_mtok = 0
 capabilities = ["streaming"]
 
 [providers.local-anthropic]
@@ -53,6 +56,9 @@ max_retries = 0
 
 [[providers.local-anthropic.models]]
 id = "tiny"
+context_window = 2048
+input_per_mtok = 0
+output_per_mtok = 0
 capabilities = ["streaming"]
 """
 TEST = """
