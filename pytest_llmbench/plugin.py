@@ -108,7 +108,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--llm-fail",
         metavar="RULES",
-        help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%,error_rate:>1%"',
+        help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%,error_rate:>1%"; '
+        "with --llm-drift also drift:any, drift:added, drift:removed, drift:retyped",
     )
     group.addoption(
         "--llm-list",

@@ -157,3 +157,15 @@ def test_bad_drift_options_are_usage_errors(
     result = run(project, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_drift_found_by_xdist_workers_is_reported_and_fails_the_rule(
+    recorded: pytest.Pytester,
+) -> None:
+    drift_the_cassette(recorded)
+    result = run(
+        recorded, "-n", "2", "--llm-drift", "--llm-fail=drift:added", "--llm-report=o.json"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([*EXPECTED, "FAILED drift:added breached on openai:gpt-a: 1 added"])
+    assert len(json.loads(Path(recorded.path, "o.json").read_text())["drift"]) == 1
