@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_llmbench import benchmark_feed, reports
+from pytest_llmbench import benchmark_feed, drift_plugin, reports
 from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
@@ -31,7 +31,6 @@ SESSION_KEY = pytest.StashKey[BenchSession]()
 CONFIG_ERROR_KEY = pytest.StashKey[str]()
 REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 COMPARISON_KEY = pytest.StashKey[Any]()
-DRIFT_BREACHES_KEY = pytest.StashKey[list[str]]()
 TARGET_FIXTURES = (
     "llm",
     "llm_provider",
@@ -116,7 +115,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="list the providers and models of models.toml and whether credentials are set",
     )
-    _add_drift_option(group)
+    drift_plugin.add_option(group)
     parser.addini("llm_config", "models.toml to use", default="models.toml")
     parser.addini("llm_providers", "default providers for --llm-provider", type="args")
     parser.addini("llm_cassette_dir", "where cassettes live", default="cassettes")
@@ -194,7 +193,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except SelectionError as error:
         raise pytest.UsageError(str(error)) from None
     _check_report_options(config)
-    _check_drift_options(config)
+    drift_plugin.check_options(config)
     session = BenchSession(loaded, targets, _options(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(_provider_fixtures(session), "llmbench-provider-fixtures")
@@ -505,7 +504,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput["llmbench"] = bench.results().model_dump_json()
         workeroutput["llmbench_benchmarks"] = [asdict(r) for r in bench.benchmark_records]
         return
-    _apply_drift_rules(session, bench)
+    drift_plugin.apply_rules(session, bench)
     _write_reports(session, bench)
 
 
@@ -544,8 +543,8 @@ def _write_reports(session: pytest.Session, bench: BenchSession) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    _drift_summary(terminalreporter, config)
     bench = config.stash.get(SESSION_KEY, None)
+    drift_plugin.write_summary(terminalreporter, config, bench)
     if bench is None or not (bench.runs or bench.outcomes):
         return
     text = reports.terminal_text(
@@ -584,52 +583,3 @@ def _provider_fixture(provider: ProviderConfig) -> Callable[..., Any]:
 
     fixture.__doc__ = f"An LLMClient for {provider.name}'s default model ({provider.model().id})."
     return pytest.fixture(name=_fixture_name(provider.name))(fixture)
-
-
-# -- drift (--llm-drift) -------------------------------------------------------------------------
-
-
-def _add_drift_option(group: Any) -> None:
-    group.addoption(
-        "--llm-drift",
-        action="store_true",
-        help="call the endpoints of tests that have cassettes and report how each response's "
-        "shape (fields and types, events, headers) differs from the recording; cassettes are "
-        "not written. --llm-fail drift:any (or drift:added/removed/retyped) fails on drift",
-    )
-
-
-def _check_drift_options(config: pytest.Config) -> None:
-    """--llm-drift is live: it cannot be combined with replay or recording; drift rules need it."""
-    drift = config.getoption("llm_drift")
-    if drift and config.getoption("llm_replay"):
-        raise pytest.UsageError("--llm-drift calls the endpoints; drop --llm-replay")
-    if drift and config.getoption("llm_record_mode"):
-        raise pytest.UsageError("--llm-drift never writes cassettes; drop --llm-record-mode")
-    try:
-        rules = reports.parse_drift_rules(config.getoption("llm_fail") or "")
-    except reports.RuleError as error:
-        raise pytest.UsageError(str(error)) from None
-    if rules and not drift:
-        listed = ",".join(str(rule) for rule in rules)
-        raise pytest.UsageError(f"--llm-fail {listed} needs --llm-drift")
-
-
-def _apply_drift_rules(session: pytest.Session, bench: BenchSession) -> None:
-    """Fail the session when a drift rule of --llm-fail is breached."""
-    config = session.config
-    rules = reports.parse_drift_rules(config.getoption("llm_fail") or "")
-    breaches = [line for rule in rules for line in rule.breaches(bench.drift)]
-    config.stash[DRIFT_BREACHES_KEY] = breaches
-    if breaches and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def _drift_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    bench = config.stash.get(SESSION_KEY, None)
-    if bench is None or not bench.options.drift:
-        return
-    terminalreporter.section("llmbench drift")
-    breaches: list[str] = config.stash.get(DRIFT_BREACHES_KEY, [])
-    lines = reports.drift_lines(bench.drift, breaches)
-    terminalreporter.write_line("\n".join(lines) if lines else "no live response was compared")
