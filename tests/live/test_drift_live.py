@@ -108,7 +108,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     pytester.makeini(
         "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"
     )
-    pytester.makepyfile(test_drift=TEST)
+    pytester.makepyfile(test_llama_story=TEST)
     return pytester
 
 
