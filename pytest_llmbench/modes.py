@@ -10,7 +10,7 @@ from typing import Literal
 
 RecordMode = Literal["none", "once", "new_episodes", "all", "rewrite"]
 RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "all", "rewrite")
-Action = Literal["live", "replay", "record", "skip", "fail"]
+Action = Literal["live", "replay", "record", "drift", "skip", "fail"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Mode:
 
     @property
     def uses_network(self) -> bool:
-        return self.action in ("live", "record")
+        return self.action in ("live", "record", "drift")
 
 
 def decide(
@@ -34,12 +34,16 @@ def decide(
     cassette_exists: bool,
     strict: bool,
     record_command: str,
+    drift: bool = False,
 ) -> Mode:
     """One row of the mode table.
 
     `missing_credentials` names what is missing (an environment variable) or is None.
     `record_command` is the exact command that would record this test's cassette.
+    `drift` (`--llm-drift`) calls the endpoint and compares with the cassette, read-only.
     """
+    if drift:
+        return drift_mode(missing_credentials=missing_credentials, cassette_exists=cassette_exists)
     if replay or record_mode == "none":
         if cassette_exists:
             return Mode("replay")
@@ -58,3 +62,15 @@ def decide(
         f"set it and record with: {record_command}"
     )
     return Mode("fail" if strict else "skip", reason)
+
+
+def drift_mode(*, missing_credentials: str | None, cassette_exists: bool) -> Mode:
+    """`--llm-drift`: live calls paired with the cassette's recordings; tests without a
+    cassette have nothing to compare with, and tests without credentials cannot call."""
+    if not cassette_exists:
+        return Mode("skip", "--llm-drift: no cassette to compare with")
+    if missing_credentials:
+        return Mode(
+            "skip", f"--llm-drift: cannot call the endpoint: {missing_credentials} is not set"
+        )
+    return Mode("drift")

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_llmbench import benchmark_feed, reports
+from pytest_llmbench import benchmark_feed, drift_plugin, reports
 from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
@@ -107,13 +107,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--llm-fail",
         metavar="RULES",
-        help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%,error_rate:>1%"',
+        help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%,error_rate:>1%"; '
+        "with --llm-drift also drift:any, drift:added, drift:removed, drift:retyped",
     )
     group.addoption(
         "--llm-list",
         action="store_true",
         help="list the providers and models of models.toml and whether credentials are set",
     )
+    drift_plugin.add_option(group)
     parser.addini("llm_config", "models.toml to use", default="models.toml")
     parser.addini("llm_providers", "default providers for --llm-provider", type="args")
     parser.addini("llm_cassette_dir", "where cassettes live", default="cassettes")
@@ -156,6 +158,7 @@ def _options(config: pytest.Config) -> Options:
         replay_timing=replay_timing,
         match_ignore=list(config.getini("llm_match_ignore")),
         transport=config.getoption("llm_transport") or "aiohttp",
+        drift=config.getoption("llm_drift"),
     )
 
 
@@ -190,6 +193,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except SelectionError as error:
         raise pytest.UsageError(str(error)) from None
     _check_report_options(config)
+    drift_plugin.check_options(config)
     session = BenchSession(loaded, targets, _options(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(_provider_fixtures(session), "llmbench-provider-fixtures")
@@ -220,7 +224,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     options = session.options
     mode = (
-        "replay"
+        "drift"
+        if options.drift
+        else "replay"
         if options.replay
         else f"record {options.record_mode}"
         if options.record_mode
@@ -498,6 +504,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput["llmbench"] = bench.results().model_dump_json()
         workeroutput["llmbench_benchmarks"] = [asdict(r) for r in bench.benchmark_records]
         return
+    drift_plugin.apply_rules(session, bench)
     _write_reports(session, bench)
 
 
@@ -537,6 +544,7 @@ def _write_reports(session: pytest.Session, bench: BenchSession) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     bench = config.stash.get(SESSION_KEY, None)
+    drift_plugin.write_summary(terminalreporter, config, bench)
     if bench is None or not (bench.runs or bench.outcomes):
         return
     text = reports.terminal_text(

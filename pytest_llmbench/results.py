@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from pytest_llmbench.drift.compare import DriftComparison
 from pytest_llmbench.stats import RunStats
 
 SCHEMA_VERSION = 1
@@ -48,3 +49,4 @@ class Results(BaseModel):
     meta: RunMeta = Field(default_factory=RunMeta)
     runs: list[RunStats] = Field(default_factory=list)
     outcomes: list[TestOutcome] = Field(default_factory=list)
+    drift: list[DriftComparison] = Field(default_factory=list)  # --llm-drift comparisons

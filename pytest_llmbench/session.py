@@ -16,6 +16,8 @@ import httpx
 from pytest_llmbench.cassettes import Cassette, cassette_path
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ProviderConfig
+from pytest_llmbench.drift.compare import DriftComparison
+from pytest_llmbench.drift.transport import DriftTransport
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import Mode, RecordMode, decide
@@ -44,6 +46,7 @@ class Options:
     replay_timing: ReplayTiming = "instant"
     match_ignore: list[str] = field(default_factory=list)
     transport: str = "aiohttp"
+    drift: bool = False
 
 
 def parse_replay_timing(value: str) -> ReplayTiming:
@@ -86,10 +89,13 @@ class BenchSession:
         self.runs: list[RunStats] = []
         self.outcomes: list[TestOutcome] = []
         self.benchmark_records: list[Any] = []  # runs for pytest-benchmark, sent by workers
+        self.drift: list[DriftComparison] = []  # --llm-drift: live responses vs recordings
         self.meta = RunMeta(config=config.path, mode=self.mode_name)
 
     @property
     def mode_name(self) -> str:
+        if self.options.drift:
+            return "drift (live, compared with cassettes)"
         if self.options.replay or self.options.record_mode == "none":
             return "replay"
         if self.options.record_mode:
@@ -98,12 +104,18 @@ class BenchSession:
 
     def results(self) -> Results:
         """Everything collected so far (a worker's share under xdist)."""
-        return Results(meta=self.meta, runs=list(self.runs), outcomes=list(self.outcomes))
+        return Results(
+            meta=self.meta,
+            runs=list(self.runs),
+            outcomes=list(self.outcomes),
+            drift=list(self.drift),
+        )
 
     def merge(self, results: Results) -> None:
         """Add what an xdist worker collected."""
         self.runs += results.runs
         self.outcomes += results.outcomes
+        self.drift += results.drift
 
     @property
     def selected_providers(self) -> list[str]:
@@ -170,8 +182,11 @@ class TestRun:
             cassette_exists=Cassette.exists(self.cassette_path),
             strict=options.strict,
             record_command=self.record_command,
+            drift=options.drift,
         )
-        if self.mode.action in ("replay", "record"):
+        if self.mode.action == "drift":
+            self.cassette = self._drift_cassette()
+        elif self.mode.action in ("replay", "record"):
             self.cassette = Cassette(
                 self.cassette_path,
                 record_mode=self.mode.record_mode if self.mode.action == "record" else "none",
@@ -182,6 +197,26 @@ class TestRun:
                 secret_names=[n for n in [target.provider.api_key_env] if n],
                 record_command=self.record_command,
             )
+
+    def _drift_cassette(self) -> Cassette:
+        """The cassette read (never written) by --llm-drift; recordings may pair repeatedly,
+        as a retried request is compared with the same recording."""
+        return Cassette(
+            self.cassette_path,
+            record_mode="none",
+            match_ignore=self.session.options.match_ignore,
+            allow_playback_repeats=True,
+        )
+
+    def _drift_transport(self, network: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        assert self.cassette is not None
+        return DriftTransport(
+            self.cassette,
+            network,
+            self.session.drift.append,
+            nodeid=self.test.nodeid,
+            target=self.target.id,
+        )
 
     @property
     def record_command(self) -> str:
@@ -202,6 +237,8 @@ class TestRun:
         network = Unclosable(self.session.network(self.target.provider))
         if self.cassette is None:
             return network
+        if self.mode.action == "drift":
+            return self._drift_transport(network)
         if self.mode.action == "replay":
             return self.cassette.replay_transport()
         return self.cassette.recording_transport(network)

@@ -242,6 +242,14 @@ class Cassette:
                     return response
             return None
 
+    def index_of(self, response: dict[str, Any]) -> int | None:
+        """The position in the cassette of a response `take_replay` returned."""
+        with self._lock:
+            for index, (_, recorded) in enumerate(self._vcr.data):
+                if recorded is response:
+                    return index
+        return None
+
     def _playable(self, incoming: Any, *, recording: bool) -> bool:
         if not recording:
             return incoming in self._vcr

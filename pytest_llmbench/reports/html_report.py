@@ -14,6 +14,7 @@ from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.reports import _format, svg
 from pytest_llmbench.reports._runs import group_by_target, group_runs, run_label
 from pytest_llmbench.reports.conformance import conformance_matrix
+from pytest_llmbench.reports.drift_report import drift_section
 from pytest_llmbench.results import Outcome, Results, RunMeta, TestOutcome
 from pytest_llmbench.stats import Distribution, RunStats
 
@@ -119,6 +120,7 @@ def render_html(results: Results) -> str:
         _run_section(results.runs),
         _plot_section(results.runs),
         _conformance_section(results.outcomes),
+        drift_section(results.drift),
         f"<footer>pytest-llmbench {escape(_version())} · results schema version "
         f"{results.schema_version}</footer>",
     ]

@@ -5,14 +5,18 @@ tokens_per_s.p50:-10% breach when current < baseline x 0.90  (rate down)
 e2e.p99:>2000         breach when current > 2000 (ms)        (absolute ceiling)
 throughput:<50        breach when current < 50 (tok/s)       (absolute floor)
 error_rate:>1%        breach when more than 1% of requests failed
+drift:removed         breach when a --llm-drift run finds a removed field, event or header
+drift:any             ... any change (drift:added and drift:retyped name one kind each)
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pytest_llmbench.drift.compare import CHANGE_KINDS, ChangeKind, DriftComparison
 from pytest_llmbench.stats import Distribution, RunStats
 
 STATS = ("mean", "min", "p50", "p90", "p95", "p99", "max")
@@ -55,6 +59,7 @@ ACCEPTED_FORMS = (
     + ", ".join(STATS)
     + "), plain METRIC for "
     + ", ".join(m.name for m in METRICS.values() if not m.distribution)
+    + "; with --llm-drift, drift:any or drift:added, drift:removed, drift:retyped"
 )
 
 _RULE = re.compile(r"^(?P<metric>[a-z0-9_]+)(?:\.(?P<stat>[a-z0-9_]+))?:(?P<limit>.*)$")
@@ -116,9 +121,10 @@ class Rule:
 def parse_rules(text: str) -> list[Rule]:
     """Parse comma-separated rules such as `ttft.p95:+20%,error_rate:>1%`; empty text, none.
 
-    Raises RuleError naming the first bad rule, why it is bad, and the accepted forms.
+    Drift rules (`drift:...`) are left to `parse_drift_rules`. Raises RuleError naming the
+    first bad rule, why it is bad, and the accepted forms.
     """
-    return [parse_rule(part) for part in text.split(",") if part.strip()]
+    return [parse_rule(part) for part in text.split(",") if part.strip() and not _is_drift(part)]
 
 
 def parse_rule(text: str) -> Rule:
@@ -199,3 +205,61 @@ def _absolute(
             written, f"an absolute limit on {metric.name} is in {metric.unit}, not a percentage"
         )
     return Rule(metric, stat, "absolute", number, f"{op}{number:g}")
+
+
+# -- drift rules -------------------------------------------------------------------------------
+
+DRIFT_METRIC = "drift"
+_ANY = "any"
+
+
+def _is_drift(part: str) -> bool:
+    return part.strip().lower().replace(" ", "").split(":")[0] == DRIFT_METRIC
+
+
+@dataclass(frozen=True)
+class DriftRule:
+    """`drift:KIND`: breached when a --llm-drift comparison found a change of one of `kinds`."""
+
+    kinds: tuple[ChangeKind, ...]
+    text: str  # normalised: "drift:removed"
+
+    def __str__(self) -> str:
+        return self.text
+
+    def breaches(self, comparisons: Sequence[DriftComparison]) -> list[str]:
+        """One line per provider:model with changes of the rule's kinds, counted by kind."""
+        counts: dict[str, dict[str, int]] = {}
+        for comparison in comparisons:
+            for kind in self.kinds:
+                found = comparison.count(kind)
+                if found:
+                    by_kind = counts.setdefault(comparison.target, {})
+                    by_kind[kind] = by_kind.get(kind, 0) + found
+        return [
+            f"{self.text} breached on {target}: "
+            + ", ".join(f"{count} {kind}" for kind, count in by_kind.items())
+            for target, by_kind in counts.items()
+        ]
+
+
+def parse_drift_rules(text: str) -> list[DriftRule]:
+    """The `drift:KIND` rules of a --llm-fail text (KIND: any, added, removed, retyped).
+
+    Raises RuleError for a drift rule with another KIND; other rules are `parse_rules`'s.
+    """
+    rules = []
+    for part in text.split(","):
+        if not part.strip() or not _is_drift(part):
+            continue
+        written = part.strip()
+        kind = written.lower().replace(" ", "").partition(":")[2]
+        if kind == _ANY:
+            rules.append(DriftRule(CHANGE_KINDS, f"{DRIFT_METRIC}:{_ANY}"))
+        elif kind in CHANGE_KINDS:
+            rules.append(DriftRule((kind,), f"{DRIFT_METRIC}:{kind}"))
+        else:
+            raise RuleError(
+                written, f"a drift rule is drift:{_ANY} or drift:{'|'.join(CHANGE_KINDS)}"
+            )
+    return rules

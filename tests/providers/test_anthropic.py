@@ -16,6 +16,14 @@ from pytest_llmbench import errors
 from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.anthropic import AnthropicCodec, messages_url
+from pytest_llmbench.strategies import (
+    WireBody,
+    WireStream,
+    assert_parses_to,
+    splits,
+    wire_bodies,
+    wire_streams,
+)
 from pytest_llmbench.types import Completion, Message, Request, StreamEvent, ToolCall, ToolSpec
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "anthropic"
@@ -555,11 +563,7 @@ def test_stream_with_crlf_line_endings_decodes_the_same(codec: AnthropicCodec, n
 def test_stream_split_anywhere_decodes_the_same(data: st.DataObject) -> None:
     codec = AnthropicCodec()
     body = fixture_bytes(data.draw(st.sampled_from(STREAMS), label="fixture"))
-    cuts = sorted(
-        data.draw(st.sets(st.integers(min_value=1, max_value=len(body) - 1), max_size=40))
-    )
-    chunks = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
-    assert b"".join(chunks) == body
+    chunks = data.draw(splits(body), label="chunks")
     assert decode_all(codec, chunks) == decode_all(codec, [body])
     assert codec.parse_stream(200, {}, chunks) == codec.parse_stream(200, {}, [body])
 
@@ -1019,3 +1023,20 @@ def test_any_error_body_gives_a_provider_error(status: int, body: bytes) -> None
     error = AnthropicCodec().parse_error(status, {}, body)
     assert isinstance(error, errors.ProviderError)
     assert error.status == status
+
+
+# -- round trips with the public strategies (bytes from the independent mock emitters) ------
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_streams("anthropic"))
+def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
+    headers = {"content-type": stream.content_type}
+    assert_parses_to(AnthropicCodec().parse_stream(200, headers, stream.chunks), stream.expected)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_bodies("anthropic"))
+def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
+    headers = {"content-type": body.content_type}
+    assert_parses_to(AnthropicCodec().parse_response(200, headers, body.body), body.expected)

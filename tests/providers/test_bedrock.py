@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import json
 import os
 import re
@@ -25,6 +24,14 @@ from pytest_llmbench import errors, secrets
 from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.providers import bedrock, codec_for
 from pytest_llmbench.providers.bedrock import EVENT_STREAM_TYPE, BedrockCodec, aws_credentials
+from pytest_llmbench.strategies import (
+    WireBody,
+    WireStream,
+    assert_parses_to,
+    splits,
+    wire_bodies,
+    wire_streams,
+)
 from pytest_llmbench.types import Message, Request, StreamEvent, ToolCall, ToolSpec, Usage
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bedrock"
@@ -145,11 +152,6 @@ def decode(chunks: list[bytes]) -> list[StreamEvent]:
 
 def one_byte_chunks(body: bytes) -> list[bytes]:
     return [body[i : i + 1] for i in range(len(body))]
-
-
-def split_at(body: bytes, points: list[int]) -> list[bytes]:
-    cuts = [0, *sorted(points), len(body)]
-    return [body[a:b] for a, b in itertools.pairwise(cuts)]
 
 
 def sigv4_signature(request: httpx.Request, secret: str) -> tuple[str, str]:
@@ -723,8 +725,7 @@ def test_any_split_decodes_to_the_same_events_and_completion(data: st.DataObject
         st.sampled_from(["stream_text.json", "stream_tool_use.json", "stream_reasoning.json"])
     )
     body = stream_body(name)
-    points = data.draw(st.lists(st.integers(0, len(body)), max_size=20))
-    chunks = split_at(body, points)
+    chunks = data.draw(splits(body))
     assert decode(chunks) == decode([body])
     assert codec.parse_stream(200, {}, chunks) == codec.parse_stream(200, {}, [body])
 
@@ -862,12 +863,10 @@ def test_unknown_event_types_are_ignored() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=400), st.lists(st.integers(0, 400), max_size=5))
-def test_random_bytes_raise_only_malformed_or_interrupted(
-    garbage: bytes, points: list[int]
-) -> None:
+@given(st.binary(max_size=400).flatmap(lambda garbage: splits(garbage, max_cuts=5)))
+def test_random_bytes_raise_only_malformed_or_interrupted(chunks: list[bytes]) -> None:
     try:
-        decode(split_at(garbage, [p for p in points if p <= len(garbage)]))
+        decode(chunks)
     except (errors.MalformedResponseError, errors.StreamInterruptedError):
         pass
 
@@ -1150,3 +1149,20 @@ def test_error_round_trip_through_httpx() -> None:
         codec.parse_response(response.status_code, response.headers, response.content)
     assert caught.value.retry_after == 2.0
     assert caught.value.code == "ThrottlingException"
+
+
+# -- round trips with the public strategies (bytes from the independent mock emitters) ------
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_streams("bedrock"))
+def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
+    headers = {"content-type": stream.content_type}
+    assert_parses_to(codec.parse_stream(200, headers, stream.chunks), stream.expected)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_bodies("bedrock"))
+def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
+    headers = {"content-type": body.content_type}
+    assert_parses_to(codec.parse_response(200, headers, body.body), body.expected)

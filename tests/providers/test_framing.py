@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_llmbench.errors import MalformedResponseError
 from pytest_llmbench.providers.framing import JSONArrayDecoder, SSEDecoder, SSEMessage
+from pytest_llmbench.strategies import splits
 
 STREAM = (
     "event: first\ndata: one\n\n"
@@ -28,11 +27,6 @@ def decode(chunks: list[bytes]) -> list[SSEMessage]:
     return out + decoder.close()
 
 
-def split(data: bytes, points: list[int]) -> list[bytes]:
-    cuts = sorted({0, len(data), *(p % (len(data) + 1) for p in points)})
-    return [data[a:b] for a, b in pairwise(cuts)]
-
-
 def test_sse_fields_events_comments_and_line_endings() -> None:
     messages = decode([STREAM])
     assert [(m.event, m.data, m.comment) for m in messages] == [
@@ -45,9 +39,9 @@ def test_sse_fields_events_comments_and_line_endings() -> None:
     assert messages[3].id == "7"
 
 
-@given(st.lists(st.integers(min_value=0), max_size=20))
-def test_sse_any_split_gives_the_same_messages(points: list[int]) -> None:
-    assert decode(split(STREAM, points)) == decode([STREAM])
+@given(splits(STREAM))
+def test_sse_any_split_gives_the_same_messages(chunks: list[bytes]) -> None:
+    assert decode(chunks) == decode([STREAM])
 
 
 def test_sse_one_byte_chunks_including_split_utf8_and_crlf() -> None:
@@ -79,11 +73,11 @@ def test_json_array_yields_each_element() -> None:
     assert decoder.complete
 
 
-@given(st.lists(st.integers(min_value=0), max_size=10))
-def test_json_array_any_split(points: list[int]) -> None:
+@given(splits(ARRAY))
+def test_json_array_any_split(chunks: list[bytes]) -> None:
     decoder = JSONArrayDecoder()
     items = []
-    for chunk in split(ARRAY, points):
+    for chunk in chunks:
         items += decoder.feed(chunk)
     assert items == [{"a": 1, "s": 'x]}"{'}, {"b": [1, {"c": 2}]}]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,20 @@ import httpx
 import pytest
 import respx
 from factories import make_provider
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmbench import errors
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.gemini import Framing, GeminiCodec, parse_duration
+from pytest_llmbench.strategies import (
+    WireBody,
+    WireStream,
+    assert_parses_to,
+    splits,
+    wire_bodies,
+    wire_streams,
+)
 from pytest_llmbench.types import Message, Request, StreamEvent, ToolCall, ToolSpec
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gemini"
@@ -511,9 +518,7 @@ def test_lf_and_crlf_separators_decode_alike() -> None:
 @given(data=st.data())
 def test_any_split_decodes_to_the_same_events(name: str, framing: Framing, data: Any) -> None:
     body = fixture(name)
-    points = data.draw(st.lists(st.integers(min_value=0, max_value=len(body)), max_size=30))
-    cuts = sorted({0, len(body), *points})
-    chunks = [body[a:b] for a, b in itertools.pairwise(cuts)]
+    chunks = data.draw(splits(body))
     assert events_of(body, chunks, framing) == events_of(body, framing=framing)
     auto = codec.stream_decoder(framing="auto")
     events = [e for chunk in chunks for e in auto.feed(chunk)] + auto.close()
@@ -612,12 +617,12 @@ def test_deeply_nested_json_is_malformed_not_a_crash() -> None:
 
 
 @pytest.mark.parametrize("framing", ["sse", "json-array", "auto"])
-@given(data=st.binary(max_size=400), cut=st.integers(min_value=0, max_value=400))
+@given(data=st.binary(max_size=400), chunks=st.data())
 def test_random_bytes_raise_only_malformed_or_interrupted(
-    framing: Framing, data: bytes, cut: int
+    framing: Framing, data: bytes, chunks: st.DataObject
 ) -> None:
     try:
-        events_of(data, [data[:cut], data[cut:]], framing)
+        events_of(data, chunks.draw(splits(data, max_cuts=3)), framing)
     except (errors.MalformedResponseError, errors.StreamInterruptedError):
         pass
 
@@ -755,3 +760,20 @@ def test_thought_signature_of_a_call_is_kept_and_sent_back() -> None:
     )
     sent = body_of(codec.build_request(follow_up, MODEL, PROVIDER, "key"))
     assert sent["contents"][1]["parts"][0]["thoughtSignature"] == "c2lnbmF0dXJl"
+
+
+# -- round trips with the public strategies (bytes from the independent mock emitters) ------
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_streams("gemini"))
+def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
+    headers = {"content-type": stream.content_type}
+    assert_parses_to(codec.parse_stream(200, headers, stream.chunks), stream.expected)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_bodies("gemini"))
+def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
+    headers = {"content-type": body.content_type}
+    assert_parses_to(codec.parse_response(200, headers, body.body), body.expected)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
-from itertools import pairwise
 from pathlib import Path
 
 import httpx
 import pytest
 from factories import make_provider
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmbench import errors
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.openai import OpenAIChatCodec
+from pytest_llmbench.strategies import (
+    WireBody,
+    WireStream,
+    assert_parses_to,
+    splits,
+    wire_bodies,
+    wire_streams,
+)
 from pytest_llmbench.types import Message, Request, StreamEvent, ToolCall, ToolSpec
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openai"
@@ -234,12 +241,11 @@ def test_other_choices_are_ignored_in_streams() -> None:
 
 
 @pytest.mark.parametrize("name", ["stream_text.sse", "stream_tools.sse", "stream_groq.sse"])
-@given(points=st.lists(st.integers(min_value=0, max_value=5000), max_size=30))
-def test_any_split_decodes_to_the_same_events(name: str, points: list[int]) -> None:
-    data = fixture(name)
-    cuts = sorted({0, len(data), *(p % (len(data) + 1) for p in points)})
-    chunks = [data[a:b] for a, b in pairwise(cuts)]
-    assert events_of(data, chunks) == events_of(data)
+@given(st.data())
+def test_any_split_decodes_to_the_same_events(name: str, data: st.DataObject) -> None:
+    body = fixture(name)
+    chunks = data.draw(splits(body))
+    assert events_of(body, chunks) == events_of(body)
 
 
 def test_one_byte_chunks_decode_to_the_same_completion() -> None:
@@ -343,3 +349,20 @@ def test_empty_error_body_still_explains() -> None:
     error = codec.parse_error(503, {}, b"")
     assert isinstance(error, errors.ServerError)
     assert "HTTP 503 with an empty body" in error.message
+
+
+# -- round trips with the public strategies (bytes from the independent mock emitters) ------
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_streams("openai"))
+def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
+    headers = {"content-type": stream.content_type}
+    assert_parses_to(codec.parse_stream(200, headers, stream.chunks), stream.expected)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_bodies("openai"))
+def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
+    headers = {"content-type": body.content_type}
+    assert_parses_to(codec.parse_response(200, headers, body.body), body.expected)

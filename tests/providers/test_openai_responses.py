@@ -5,7 +5,6 @@ Byte fixtures are synthetic (see tests/fixtures/openai-responses/README.md).
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmbench import errors
@@ -23,6 +22,14 @@ from pytest_llmbench.providers.base import StreamAssembler
 from pytest_llmbench.providers.openai_responses import (
     OpenAIResponsesCodec,
     UnsupportedParameterError,
+)
+from pytest_llmbench.strategies import (
+    WireBody,
+    WireStream,
+    assert_parses_to,
+    splits,
+    wire_bodies,
+    wire_streams,
 )
 from pytest_llmbench.types import Completion, Message, Request, StreamEvent, ToolCall, ToolSpec
 
@@ -80,11 +87,6 @@ def decode(chunks: list[bytes]) -> list[StreamEvent]:
 
 def comparable(completion: Completion) -> dict[str, Any]:
     return completion.model_dump(exclude={"raw", "metrics"})
-
-
-def split_at(body: bytes, cuts: list[int]) -> list[bytes]:
-    points = [0, *sorted(set(cuts)), len(body)]
-    return [body[a:b] for a, b in itertools.pairwise(points)]
 
 
 def sse(*events: dict[str, Any]) -> bytes:
@@ -486,8 +488,7 @@ def test_stream_with_crlf_line_endings_gives_the_same_events(stream: str) -> Non
 def test_stream_split_anywhere_gives_the_same_events_and_completion(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(STREAMS))
     body = fixture(name)
-    cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=40))
-    chunks = split_at(body, cuts)
+    chunks = data.draw(splits(body))
     assert decode(chunks) == decode([body])
     assert comparable(CODEC.parse_stream(200, {}, chunks)) == comparable(
         CODEC.parse_stream(200, {}, [body])
@@ -989,3 +990,20 @@ def test_random_json_bodies_raise_only_provider_errors(value: Any) -> None:
         CODEC.parse_error(400, {}, json.dumps(value).encode())
     except errors.ProviderError:  # pragma: no cover - parse_error returns, it does not raise
         pytest.fail("parse_error raised")
+
+
+# -- round trips with the public strategies (bytes from the independent mock emitters) ------
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_streams("openai-responses"))
+def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
+    headers = {"content-type": stream.content_type}
+    assert_parses_to(CODEC.parse_stream(200, headers, stream.chunks), stream.expected)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wire_bodies("openai-responses"))
+def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
+    headers = {"content-type": body.content_type}
+    assert_parses_to(CODEC.parse_response(200, headers, body.body), body.expected)

@@ -27,7 +27,7 @@ def test_round_trip_gives_back_the_same_results(tmp_path: Path) -> None:
 def test_file_has_the_documented_top_level_and_per_request_rows(tmp_path: Path) -> None:
     write_json(tmp_path / "results.json", results())
     data = json.loads((tmp_path / "results.json").read_text())
-    assert list(data) == ["schema_version", "meta", "runs", "outcomes"]
+    assert list(data) == ["schema_version", "meta", "runs", "outcomes", "drift"]
     assert data["schema_version"] == SCHEMA_VERSION
     run = data["runs"][0]
     assert (run["name"], run["provider"], run["model"]) == ("test_chat", "openai", "gpt-a")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from pytest_llmbench.reports import RuleError, parse_rules
+from pytest_llmbench.drift import DriftChange, DriftComparison
+from pytest_llmbench.reports import RuleError, parse_drift_rules, parse_rules
 
 
 def test_parses_the_documented_example() -> None:
@@ -85,3 +88,51 @@ def test_invalid_rule_is_named_with_the_reason_and_accepted_forms(rule: str, rea
 def test_rule_error_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="unknown metric"):
         parse_rules("nope:+1%")
+
+
+def drift(target: str, *kinds: str) -> DriftComparison:
+    changes = [DriftChange(kind=kind, scope="field", event="e", path="p") for kind in kinds]
+    return DriftComparison(
+        nodeid="t", target=target, cassette="c", request="POST /", changes=changes
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("drift:any", ("added", "removed", "retyped")),
+        ("drift:added", ("added",)),
+        (" Drift : Removed ", ("removed",)),
+        ("drift:retyped", ("retyped",)),
+    ],
+)
+def test_drift_rules_name_the_change_kinds(text: str, kinds: tuple[str, ...]) -> None:
+    (rule,) = parse_drift_rules(text)
+    assert rule.kinds == kinds
+
+
+def test_metric_and_drift_rules_are_read_by_their_own_parsers() -> None:
+    text = "ttft.p95:+20%,drift:removed"
+    assert [str(rule) for rule in parse_rules(text)] == ["ttft.p95:+20%"]
+    assert [str(rule) for rule in parse_drift_rules(text)] == ["drift:removed"]
+
+
+def test_a_drift_rule_of_an_unknown_kind_is_an_error() -> None:
+    with pytest.raises(
+        RuleError, match=re.escape("a drift rule is drift:any or drift:added|removed|retyped")
+    ):
+        parse_drift_rules("drift:gone")
+
+
+def test_a_drift_rule_is_breached_per_target_with_counts() -> None:
+    (rule,) = parse_drift_rules("drift:removed")
+    comparisons = [drift("a:m", "removed", "added"), drift("b:m", "added"), drift("a:m", "removed")]
+    assert rule.breaches(comparisons) == ["drift:removed breached on a:m: 2 removed"]
+
+
+def test_drift_any_counts_every_kind() -> None:
+    (rule,) = parse_drift_rules("drift:any")
+    assert rule.breaches([drift("a:m", "retyped", "added")]) == [
+        "drift:any breached on a:m: 1 added, 1 retyped"
+    ]
+    assert rule.breaches([drift("a:m")]) == []
