@@ -107,7 +107,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--llm-fail",
         metavar="RULES",
-        help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%,error_rate:>1%"',
+        # argparse %-formats help texts, so a literal percent sign is written %%.
+        help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%%,error_rate:>1%%"',
     )
     group.addoption(
         "--llm-list",
