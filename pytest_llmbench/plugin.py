@@ -175,6 +175,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    _register_benchmark_link(config)
     loaded = _load(config)
     if loaded is None:
         path, _ = _config_path(config)
@@ -455,7 +456,9 @@ def llm_mock(llm_run: TestRun) -> LLMMock:
 
 
 @pytest.fixture
-def llm_bench(request: pytest.FixtureRequest, llm_run: TestRun) -> LLMBench | SyncLLMBench:
+def llm_bench(
+    request: pytest.FixtureRequest, llm_run: TestRun, llm_pytest_benchmark: Any
+) -> LLMBench | SyncLLMBench:
     """Latency runs on the current provider:model: `await llm_bench(request, rounds=10)`.
 
     Each run is reported at the end of the session and fed to pytest-benchmark when active.
@@ -465,7 +468,7 @@ def llm_bench(request: pytest.FixtureRequest, llm_run: TestRun) -> LLMBench | Sy
 
     def collect(stats: RunStats) -> None:
         session.runs.append(stats)
-        _feed_pytest_benchmark(request, stats)
+        _feed_pytest_benchmark(request, llm_pytest_benchmark, stats)
 
     bench = LLMBench(llm_run.client(), name=name, on_stats=collect, observed=llm_run.sdk_metrics)
     if llm_run.test.is_async:
@@ -473,11 +476,10 @@ def llm_bench(request: pytest.FixtureRequest, llm_run: TestRun) -> LLMBench | Sy
     return SyncLLMBench(bench, session.loop_thread)
 
 
-def _feed_pytest_benchmark(request: pytest.FixtureRequest, stats: RunStats) -> None:
-    """Show a run in pytest-benchmark's table and JSON when the test uses `benchmark`."""
-    if "benchmark" not in request.fixturenames or not stats.ok:
+def _feed_pytest_benchmark(request: pytest.FixtureRequest, benchmark: Any, stats: RunStats) -> None:
+    """Show a run in pytest-benchmark's table, JSON, autosave and compare."""
+    if benchmark is None or not stats.ok:
         return
-    benchmark = request.getfixturevalue("benchmark")
     if benchmark.stats is not None:  # one benchmark per test, as pytest-benchmark allows
         return
     group = getattr(benchmark, "group", None)
@@ -490,6 +492,31 @@ def _feed_pytest_benchmark(request: pytest.FixtureRequest, stats: RunStats) -> N
         _session(request.config).benchmark_records.append(record)
 
 
+class _PytestBenchmarkLink:
+    """`llm_bench` asks for pytest-benchmark's `benchmark` fixture itself, so a test using only
+    `llm_bench` counts as a benchmark: fed to its table and files, skipped by --benchmark-skip,
+    kept by --benchmark-only, under xdist too."""
+
+    @pytest.fixture(name="llm_pytest_benchmark")
+    def fixture(self, benchmark: Any) -> Iterator[Any]:
+        yield benchmark
+        # The test did use a benchmark (llm_bench), even if no run finished to feed it.
+        benchmark._mode = benchmark._mode or "llm_bench"
+
+
+class _NoPytestBenchmark:
+    """pytest-benchmark is not loaded (`-p no:benchmark`): llm_bench runs feed nothing."""
+
+    @pytest.fixture(name="llm_pytest_benchmark")
+    def fixture(self) -> None:
+        return None
+
+
+def _register_benchmark_link(config: pytest.Config) -> None:
+    link = _PytestBenchmarkLink() if config.pluginmanager.hasplugin("benchmark") else None
+    config.pluginmanager.register(link or _NoPytestBenchmark(), "llmbench-pytest-benchmark")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     bench = session.config.stash.get(SESSION_KEY, None)
     if bench is None:
@@ -498,6 +525,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if workeroutput is not None:  # an xdist worker: the controller reports
         workeroutput["llmbench"] = bench.results().model_dump_json()
         workeroutput["llmbench_benchmarks"] = [asdict(r) for r in bench.benchmark_records]
+        if bench.benchmark_records:
+            benchmark_feed.quiet_xdist_warning(session.config)
         return
     _write_reports(session, bench)
 
