@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_llmbench import benchmark_feed, reports
+from pytest_llmbench import benchmark_feed, benchmark_link, failure_report, recording_notes, reports
 from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
@@ -31,6 +31,7 @@ SESSION_KEY = pytest.StashKey[BenchSession]()
 CONFIG_ERROR_KEY = pytest.StashKey[str]()
 REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 COMPARISON_KEY = pytest.StashKey[Any]()
+UNRECORDED_KEY = pytest.StashKey[list[str]]()
 TARGET_FIXTURES = (
     "llm",
     "llm_provider",
@@ -175,7 +176,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
-    _register_benchmark_link(config)
+    benchmark_link.register(config)
+    config.pluginmanager.register(recording_notes.SessionNotes(), "llmbench-recording-notes")
     loaded = _load(config)
     if loaded is None:
         path, _ = _config_path(config)
@@ -301,11 +303,13 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     item.stash.setdefault(REPORT_KEY, {})[report.when] = report
+    failure_report.shorten(item, call, report)
     _record_outcome(item, report)
     if call.excinfo is not None and isinstance(call.excinfo.value, ProviderError):
         report.sections.append(
             ("llmbench provider error", _describe_error(item, call.excinfo.value))
         )
+    recording_notes.add_section(item, report, item.stash.get(UNRECORDED_KEY, []))
     return report
 
 
@@ -395,6 +399,7 @@ def _run_for(request: pytest.FixtureRequest, target: Target) -> Iterator[TestRun
         pytest.fail(run.mode.reason, pytrace=False)
     yield run
     problems = run.finish(_passed(request.node))
+    request.node.stash[UNRECORDED_KEY] = run.unrecorded_errors
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 
@@ -490,31 +495,6 @@ def _feed_pytest_benchmark(request: pytest.FixtureRequest, benchmark: Any, stats
         request.config
     ):
         _session(request.config).benchmark_records.append(record)
-
-
-class _PytestBenchmarkLink:
-    """`llm_bench` asks for pytest-benchmark's `benchmark` fixture itself, so a test using only
-    `llm_bench` counts as a benchmark: fed to its table and files, skipped by --benchmark-skip,
-    kept by --benchmark-only, under xdist too."""
-
-    @pytest.fixture(name="llm_pytest_benchmark")
-    def fixture(self, benchmark: Any) -> Iterator[Any]:
-        yield benchmark
-        # The test did use a benchmark (llm_bench), even if no run finished to feed it.
-        benchmark._mode = benchmark._mode or "llm_bench"
-
-
-class _NoPytestBenchmark:
-    """pytest-benchmark is not loaded (`-p no:benchmark`): llm_bench runs feed nothing."""
-
-    @pytest.fixture(name="llm_pytest_benchmark")
-    def fixture(self) -> None:
-        return None
-
-
-def _register_benchmark_link(config: pytest.Config) -> None:
-    link = _PytestBenchmarkLink() if config.pluginmanager.hasplugin("benchmark") else None
-    config.pluginmanager.register(link or _NoPytestBenchmark(), "llmbench-pytest-benchmark")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
