@@ -19,6 +19,7 @@ class _PytestBenchmarkLink:
 
     @pytest.fixture(name="llm_pytest_benchmark")
     def fixture(self, benchmark: Any) -> Iterator[Any]:
+        """pytest-benchmark's fixture, for llm_bench to feed (tests need not ask for it)."""
         yield benchmark
         # The test did use a benchmark (llm_bench), even if no run finished to feed it.
         benchmark._mode = benchmark._mode or "llm_bench"
@@ -29,6 +30,7 @@ class _NoPytestBenchmark:
 
     @pytest.fixture(name="llm_pytest_benchmark")
     def fixture(self) -> None:
+        """None: pytest-benchmark is not loaded, llm_bench feeds nothing."""
         return None
 
 
