@@ -69,6 +69,14 @@ def disabled_only_by_xdist(config: Any) -> bool:
     return bool(session is not None and session.xdist_warning)
 
 
+def quiet_xdist_warning(config: Any) -> None:
+    """On a worker whose runs go to the controller: pytest-benchmark's "disabled because of
+    xdist" warning would be wrong, as the controller shows them."""
+    session = getattr(config, "_benchmarksession", None)
+    if session is not None:
+        session.xdist_benchmark_found = False
+
+
 def add_to_session(config: Any, record: BenchmarkRecord) -> None:
     """On the xdist controller: add a worker's run to pytest-benchmark's session."""
     from pytest_benchmark import stats as benchmark_stats

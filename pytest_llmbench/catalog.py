@@ -27,6 +27,6 @@ def catalog_lines(config: Config) -> list[str]:
             default = " (default)" if model in provider.default_models() else ""
             lines.append(
                 f"    {provider.name}:{model.id}{default}  context {model.context_window:,}"
-                f"  ${model.input_per_mtok:g}/${model.output_per_mtok:g} per Mtok in/out  [{caps}]"
+                f"  {model.price_label}{' in/out' if model.priced else ''}  [{caps}]"
             )
     return lines

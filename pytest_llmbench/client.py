@@ -146,7 +146,7 @@ class LLMClient:
         started = asyncio.get_running_loop().time()
         try:
             response = await asyncio.wait_for(self.http.send(http_request, stream=True), total)
-        except errors.ProviderError:
+        except errors.LLMBenchError:  # ours already (a CassetteError from replay, say)
             raise
         except httpx.HTTPError as exc:
             raise transport_error(exc, http_request, self.provider, "send") from None
@@ -194,7 +194,7 @@ class LLMClient:
                     chunk = await deadline.next_chunk(chunks)
                 except StopAsyncIteration:
                     break
-                except errors.ProviderError:
+                except errors.LLMBenchError:  # ours already (a CassetteError from replay, say)
                     raise
                 except httpx.HTTPError as exc:
                     raise transport_error(exc, http_request, self.provider, "stream") from None
@@ -253,7 +253,7 @@ class LLMClient:
                 chunk = await deadline.next_chunk(chunks)
             except StopAsyncIteration:
                 return b"".join(parts), False
-            except errors.ProviderError:
+            except errors.LLMBenchError:  # ours already (a CassetteError from replay, say)
                 raise
             except httpx.HTTPError as exc:  # no event was yielded: retryable as a whole
                 raise transport_error(exc, request, self.provider, "body") from None

@@ -46,11 +46,37 @@ class ModelConfig(_Strict):
     id: str = Field(min_length=1)
     context_window: int = Field(gt=0)
     max_output_tokens: int | None = Field(default=None, gt=0)
-    input_per_mtok: float = Field(ge=0)
-    output_per_mtok: float = Field(ge=0)
+    # USD per million tokens; leave both out when unknown (costs are then reported unknown).
+    input_per_mtok: float | None = Field(default=None, ge=0)
+    output_per_mtok: float | None = Field(default=None, ge=0)
     capabilities: tuple[Capability, ...] = ("streaming", "system")
     default: bool = False
     deployment: str | None = None  # Azure: the deployment serving this model
+
+    @model_validator(mode="after")
+    def _both_prices_or_neither(self) -> ModelConfig:
+        if (self.input_per_mtok is None) != (self.output_per_mtok is None):
+            given, other = (
+                ("input_per_mtok", "output_per_mtok")
+                if self.output_per_mtok is None
+                else ("output_per_mtok", "input_per_mtok")
+            )
+            raise ValueError(
+                f"{other}: missing; {given} is set, so give both prices (0 for free) or neither"
+            )
+        return self
+
+    @property
+    def priced(self) -> bool:
+        """Whether models.toml gives this model's prices (else its costs are unknown)."""
+        return self.input_per_mtok is not None and self.output_per_mtok is not None
+
+    @property
+    def price_label(self) -> str:
+        """`$in/$out per Mtok`, or that the prices are not configured."""
+        if self.input_per_mtok is None or self.output_per_mtok is None:
+            return "no prices"
+        return f"${self.input_per_mtok:g}/${self.output_per_mtok:g} per Mtok"
 
     def supports(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -175,7 +201,23 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     try:
         return Config.model_validate({**data, "path": str(file)})
     except ValidationError as exc:
-        raise ConfigError(file, [_describe(error) for error in exc.errors()]) from None
+        errors = _without_echoes(exc.errors())
+        raise ConfigError(file, [_describe(error) for error in errors]) from None
+
+
+def _without_echoes(errors: list[Any]) -> list[Any]:
+    """Drop pydantic's "too short" on a list whose items were already reported as invalid:
+    the list is not short, its items failed (one problem, said once)."""
+    locs = [tuple(e["loc"]) for e in errors]
+    return [
+        error
+        for error in errors
+        if error["type"] != "too_short"
+        or not any(
+            len(loc) > len(error["loc"]) and loc[: len(error["loc"])] == tuple(error["loc"])
+            for loc in locs
+        )
+    ]
 
 
 def _toml_path(loc: tuple[int | str, ...]) -> str:
@@ -183,7 +225,7 @@ def _toml_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("function-after[_unique_model_ids()]",):
+        elif str(part).startswith("function-after["):
             continue
         else:
             path += f".{part}" if path else str(part)
@@ -205,6 +247,8 @@ def _describe(error: Any) -> str:
     if kind == "extra_forbidden":
         scope = "model" if "models" in loc else "provider" if len(loc) > 2 else "providers"
         return f"{path}: unknown key; known keys here are: {_FIELDS[scope]}"
+    if kind == "too_short":
+        return f"{path}: empty; at least one entry is required"
     if kind == "missing":
         return f"{path}: missing; this field is required"
     if kind == "value_error":

@@ -43,9 +43,14 @@ class RequestMetrics(BaseModel):
 
 
 def cost_usd(
-    input_tokens: int, output_tokens: int, input_per_mtok: float, output_per_mtok: float
-) -> float:
-    """Cost from per-million-token prices."""
+    input_tokens: int,
+    output_tokens: int,
+    input_per_mtok: float | None,
+    output_per_mtok: float | None,
+) -> float | None:
+    """Cost from per-million-token prices; None (unknown, not free) without prices."""
+    if input_per_mtok is None or output_per_mtok is None:
+        return None
     return (input_tokens * input_per_mtok + output_tokens * output_per_mtok) / 1_000_000
 
 

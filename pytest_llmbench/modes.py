@@ -1,6 +1,6 @@
 """What a live test does: call the real endpoint, replay its cassette, record, or skip.
 
-This is DESIGN.md's mode table as one pure function, so every row can be tested without pytest.
+This is the README's mode table as one pure function, so every row can be tested without pytest.
 """
 
 from __future__ import annotations
@@ -51,7 +51,12 @@ def decide(
         return Mode("fail" if strict else "skip", reason)
     if record_mode is not None:
         if missing_credentials:
-            return Mode("skip", f"cannot record: {missing_credentials} is not set")
+            # A recording job that records nothing must not pass green: always an error.
+            return Mode(
+                "fail",
+                f"cannot record: {missing_credentials} is not set; set it to record, "
+                "or leave out --llm-record-mode to replay the cassettes",
+            )
         return Mode("record", record_mode=record_mode)
     if not missing_credentials:
         return Mode("live")

@@ -13,7 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from pytest_llmbench import benchmark_feed, drift_plugin, reports
+from pytest_llmbench import (
+    benchmark_feed,
+    benchmark_link,
+    drift_plugin,
+    failure_report,
+    recording_notes,
+    reports,
+)
 from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
@@ -31,6 +38,7 @@ SESSION_KEY = pytest.StashKey[BenchSession]()
 CONFIG_ERROR_KEY = pytest.StashKey[str]()
 REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 COMPARISON_KEY = pytest.StashKey[Any]()
+UNRECORDED_KEY = pytest.StashKey[list[str]]()
 TARGET_FIXTURES = (
     "llm",
     "llm_provider",
@@ -107,7 +115,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--llm-fail",
         metavar="RULES",
-        help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%,error_rate:>1%"; '
+        # argparse %-formats help texts, so a literal percent sign is written %%.
+        help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%%,error_rate:>1%%"; '
         "with --llm-drift also drift:any, drift:added, drift:removed, drift:retyped",
     )
     group.addoption(
@@ -177,6 +186,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    benchmark_link.register(config)
+    config.pluginmanager.register(recording_notes.SessionNotes(), "llmbench-recording-notes")
     loaded = _load(config)
     if loaded is None:
         path, _ = _config_path(config)
@@ -305,11 +316,13 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     item.stash.setdefault(REPORT_KEY, {})[report.when] = report
+    failure_report.shorten(item, call, report)
     _record_outcome(item, report)
     if call.excinfo is not None and isinstance(call.excinfo.value, ProviderError):
         report.sections.append(
             ("llmbench provider error", _describe_error(item, call.excinfo.value))
         )
+    recording_notes.add_section(item, report, item.stash.get(UNRECORDED_KEY, []))
     return report
 
 
@@ -399,6 +412,7 @@ def _run_for(request: pytest.FixtureRequest, target: Target) -> Iterator[TestRun
         pytest.fail(run.mode.reason, pytrace=False)
     yield run
     problems = run.finish(_passed(request.node))
+    request.node.stash[UNRECORDED_KEY] = run.unrecorded_errors
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 
@@ -460,7 +474,9 @@ def llm_mock(llm_run: TestRun) -> LLMMock:
 
 
 @pytest.fixture
-def llm_bench(request: pytest.FixtureRequest, llm_run: TestRun) -> LLMBench | SyncLLMBench:
+def llm_bench(
+    request: pytest.FixtureRequest, llm_run: TestRun, llm_pytest_benchmark: Any
+) -> LLMBench | SyncLLMBench:
     """Latency runs on the current provider:model: `await llm_bench(request, rounds=10)`.
 
     Each run is reported at the end of the session and fed to pytest-benchmark when active.
@@ -470,7 +486,7 @@ def llm_bench(request: pytest.FixtureRequest, llm_run: TestRun) -> LLMBench | Sy
 
     def collect(stats: RunStats) -> None:
         session.runs.append(stats)
-        _feed_pytest_benchmark(request, stats)
+        _feed_pytest_benchmark(request, llm_pytest_benchmark, stats)
 
     bench = LLMBench(llm_run.client(), name=name, on_stats=collect, observed=llm_run.sdk_metrics)
     if llm_run.test.is_async:
@@ -478,11 +494,10 @@ def llm_bench(request: pytest.FixtureRequest, llm_run: TestRun) -> LLMBench | Sy
     return SyncLLMBench(bench, session.loop_thread)
 
 
-def _feed_pytest_benchmark(request: pytest.FixtureRequest, stats: RunStats) -> None:
-    """Show a run in pytest-benchmark's table and JSON when the test uses `benchmark`."""
-    if "benchmark" not in request.fixturenames or not stats.ok:
+def _feed_pytest_benchmark(request: pytest.FixtureRequest, benchmark: Any, stats: RunStats) -> None:
+    """Show a run in pytest-benchmark's table, JSON, autosave and compare."""
+    if benchmark is None or not stats.ok:
         return
-    benchmark = request.getfixturevalue("benchmark")
     if benchmark.stats is not None:  # one benchmark per test, as pytest-benchmark allows
         return
     group = getattr(benchmark, "group", None)
@@ -503,6 +518,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if workeroutput is not None:  # an xdist worker: the controller reports
         workeroutput["llmbench"] = bench.results().model_dump_json()
         workeroutput["llmbench_benchmarks"] = [asdict(r) for r in bench.benchmark_records]
+        if bench.benchmark_records:
+            benchmark_feed.quiet_xdist_warning(session.config)
         return
     drift_plugin.apply_rules(session, bench)
     _write_reports(session, bench)

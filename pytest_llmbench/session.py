@@ -90,20 +90,28 @@ class BenchSession:
         self.outcomes: list[TestOutcome] = []
         self.benchmark_records: list[Any] = []  # runs for pytest-benchmark, sent by workers
         self.drift: list[DriftComparison] = []  # --llm-drift: live responses vs recordings
+        self.modes_used: set[str] = set()  # live, replay, record, mocked: what tests really did
         self.meta = RunMeta(config=config.path, mode=self.mode_name)
 
     @property
     def mode_name(self) -> str:
+        """The report's `meta.mode`: live, replay, record, mocked, mixed, or drift.
+
+        What the tests did when any ran, else what the options ask for.
+        """
         if self.options.drift:
-            return "drift (live, compared with cassettes)"
+            return "drift"
+        if len(self.modes_used) > 1 or "mixed" in self.modes_used:
+            return "mixed"
+        if self.modes_used:
+            return next(iter(self.modes_used))
         if self.options.replay or self.options.record_mode == "none":
             return "replay"
-        if self.options.record_mode:
-            return f"record ({self.options.record_mode})"
-        return "auto (live with credentials, else replay)"
+        return "record" if self.options.record_mode else "live"
 
     def results(self) -> Results:
         """Everything collected so far (a worker's share under xdist)."""
+        self.meta.mode = self.mode_name
         return Results(
             meta=self.meta,
             runs=list(self.runs),
@@ -116,6 +124,8 @@ class BenchSession:
         self.runs += results.runs
         self.outcomes += results.outcomes
         self.drift += results.drift
+        if results.outcomes or results.runs:  # a worker that ran nothing says nothing
+            self.modes_used.add(results.meta.mode)
 
     @property
     def selected_providers(self) -> list[str]:
@@ -152,7 +162,12 @@ class BenchSession:
             self._loop_thread = None
 
     def start(self, target: Target, test: TestInfo) -> TestRun:
-        return TestRun(self, target, test)
+        run = TestRun(self, target, test)
+        if run.mocked:
+            self.modes_used.add("mocked")
+        elif run.mode.action in ("live", "replay", "record"):
+            self.modes_used.add(run.mode.action)
+        return run
 
 
 class TestRun:
@@ -179,7 +194,9 @@ class TestRun:
             replay=options.replay,
             record_mode=options.record_mode,
             missing_credentials=target.provider.missing_credentials(),
-            cassette_exists=Cassette.exists(self.cassette_path),
+            # rewrite records from scratch: what is on disk (even a broken file) is not read.
+            cassette_exists=options.record_mode != "rewrite"
+            and Cassette.exists(self.cassette_path),
             strict=options.strict,
             record_command=self.record_command,
             drift=options.drift,
@@ -280,6 +297,13 @@ class TestRun:
         if self.test.is_async:
             return client
         return SyncLLMClient(client, self.session.loop_thread)
+
+    @property
+    def unrecorded_errors(self) -> list[str]:
+        """Error responses this recording let through without writing them (no record_errors)."""
+        if self.cassette is None or self.mode.action != "record":
+            return []
+        return list(self.cassette.unrecorded_errors)
 
     def finish(self, passed: bool) -> list[str]:
         """Save what was recorded (if the test passed, or when asked); return strict problems."""

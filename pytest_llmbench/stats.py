@@ -93,7 +93,7 @@ class RunStats(BaseModel):
     requests_per_s: float | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: unknown (a successful request had no prices)
     bytes: int = 0
     usage_estimated: bool = False
     replayed: bool = False
@@ -149,10 +149,20 @@ class RunStats(BaseModel):
             requests_per_s=len(metrics) / wall_s if wall_s > 0 else None,
             input_tokens=sum(m.input_tokens for m in ok),
             output_tokens=output_tokens,
-            cost_usd=sum(m.cost_usd or 0.0 for m in ok),
+            cost_usd=total_cost(m.cost_usd for m in ok),
             bytes=sum(m.bytes for m in metrics),
             usage_estimated=any(m.usage_estimated for m in ok),
             replayed=bool(metrics) and all(m.replayed for m in metrics),
             dispatch_lag_ms=Distribution.of(dispatch_lags_ms),
             requests=list(metrics),
         )
+
+
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """The sum of costs, or None when any is unknown (a partial sum would understate it)."""
+    total = 0.0
+    for cost in costs:
+        if cost is None:
+            return None
+        total += cost
+    return total

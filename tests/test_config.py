@@ -141,3 +141,34 @@ def test_missing_credentials_names_the_variable(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test-value")
     assert provider.missing_credentials() is None
     assert provider.api_key() == "sk-local-test-value"
+
+
+def test_prices_are_optional(tmp_path: Path) -> None:
+    text = GOOD.replace("input_per_mtok = 0.15\noutput_per_mtok = 0.6\n", "")
+    model = load_config(write(tmp_path, text)).provider("openai").model("small")
+    assert model.input_per_mtok is None and model.output_per_mtok is None
+    assert not model.priced
+    assert model.price_label == "no prices"
+
+
+def test_one_price_without_the_other_is_rejected(tmp_path: Path) -> None:
+    message = problems(tmp_path, GOOD.replace("output_per_mtok = 0.6\n", "", 1))
+    assert "providers.openai.models[0].output_per_mtok: missing; input_per_mtok is set" in message
+
+
+def test_a_model_error_is_reported_once_without_a_list_length_line(tmp_path: Path) -> None:
+    only_model = GOOD[: GOOD.index('[[providers.openai.models]]\nid = "big"')]
+    message = problems(
+        tmp_path, only_model.replace("context_window = 128000", "context_window = 0")
+    )
+    assert message.splitlines()[1:] == [
+        "  providers.openai.models[0].context_window: found 0; expected greater than 0"
+    ]
+
+
+def test_an_empty_model_list_says_an_entry_is_required(tmp_path: Path) -> None:
+    text = '[providers.x]\nkind = "openai"\nbase_url = "http://h/v1"\nmodels = []\n'
+    message = problems(tmp_path, text)
+    assert message.splitlines()[1:] == [
+        "  providers.x.models: empty; at least one entry is required"
+    ]

@@ -127,6 +127,7 @@ class Cassette:
         self._chunks: dict[int, list[tuple[float, bytes]]] = {}
         self._recorded: list[Interaction] = []
         self._saved = 0
+        self.unrecorded_errors: list[str] = []  # "METHOD URL -> status" left out (record_errors)
         options: dict[str, Any] = {
             "path": str(self.path),
             "persister": _Persister,

@@ -25,7 +25,10 @@ LOCK_TIMEOUT_S = 60.0
 
 
 def read_interactions(path: Path) -> list[Interaction]:
-    """The interactions stored at `path`; none when the file is missing or empty."""
+    """The interactions stored at `path`; none when the file is missing.
+
+    An empty file is an error, not "no cassette": a test would be skipped in silence.
+    """
     __tracebackhide__ = True  # its locals hold the file's text
     try:
         text = path.read_text(encoding="utf-8")
@@ -37,7 +40,10 @@ def read_interactions(path: Path) -> list[Interaction]:
             "delete it and re-record with --llm-record-mode=rewrite"
         ) from None
     if not text.strip():
-        return []
+        raise CassetteError(
+            f"{path}: empty cassette file (0 interactions, no YAML); "
+            "delete it, or re-record it with --llm-record-mode=rewrite"
+        )
     return loads(text, str(path))
 
 

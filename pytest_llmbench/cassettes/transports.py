@@ -71,6 +71,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         headers_ns = time.perf_counter_ns()
         if response.status_code >= 400 and not cassette.record_errors:
+            cassette.unrecorded_errors.append(
+                f"{request.method} {request.url} -> {response.status_code}"
+            )
             return response
         if response.is_stream_consumed:
             # Built from content (httpx.MockTransport, respx): the body is already in memory,

@@ -33,7 +33,10 @@ app = typer.Typer(
     help="LLM provider checks and latency runs from the command line (see also pytest --llm-*).",
     no_args_is_help=True,
     add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # click's plain help: one line per option with its help beside it, readable at 80 columns
+    # (rich's panels give the help text a thin column there).
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 # The commands, in the order `llmbench --help` lists them.
 app.command()(models)

@@ -29,8 +29,7 @@ def _provider_label(provider: ProviderConfig) -> str:
 
 def _model_label(provider: ProviderConfig, model: ModelConfig) -> str:
     default = " (default)" if model in provider.default_models() else ""
-    prices = f"${model.input_per_mtok:g}/${model.output_per_mtok:g} per Mtok"
-    return f"{model.id}{default}  {prices}"
+    return f"{model.id}{default}  {model.price_label}"
 
 
 def choose_target(

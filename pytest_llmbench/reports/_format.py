@@ -21,8 +21,8 @@ def quantity(value: float | None) -> str:
 
 
 def usd(value: float | None) -> str:
-    """A cost in dollars, with enough decimals for fractions of a cent."""
-    if value is None:
+    """A cost in dollars, with enough decimals for fractions of a cent; unknown (None, NaN): –."""
+    if value is None or math.isnan(value):
         return MISSING
     if value == 0:
         return "0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -16,7 +17,7 @@ from pytest_llmbench.reports._runs import group_by_target, group_runs, run_label
 from pytest_llmbench.reports.conformance import conformance_matrix
 from pytest_llmbench.reports.drift_report import drift_section
 from pytest_llmbench.results import Outcome, Results, RunMeta, TestOutcome
-from pytest_llmbench.stats import Distribution, RunStats
+from pytest_llmbench.stats import Distribution, RunStats, total_cost
 
 CELLS: dict[Outcome, tuple[str, str]] = {
     "passed": ("✓", "passed"),
@@ -182,7 +183,7 @@ def _summary(results: Results) -> str:
         ("requests", str(requests), False),
         ("errors", str(errors), errors > 0),
         ("output tokens", f"{sum(r.output_tokens for r in runs):,}", False),
-        ("cost $", _format.usd(sum(r.cost_usd for r in runs)), False),
+        ("cost $", _format.usd(total_cost(r.cost_usd for r in runs)), False),
     ]
     if results.outcomes:
         counts = Counter(o.outcome for o in results.outcomes)
@@ -309,7 +310,12 @@ def _plot_section(runs: Sequence[RunStats]) -> str:
         _figure(
             svg.bar_chart(
                 targets,
-                [svg.Series("cost", [sum(r.cost_usd for r in rs) for rs in by_target.values()])],
+                [
+                    svg.Series(
+                        "cost",
+                        [_known(total_cost(r.cost_usd for r in rs)) for rs in by_target.values()],
+                    )
+                ],
                 title="Cost per model",
                 value_label="US dollars",
                 value_format=_format.usd,
@@ -396,3 +402,8 @@ def _conformance_section(outcomes: Sequence[TestOutcome]) -> str:
         '<p class="legend">✓ passed · ✗ failed · error: error outside the test body · '
         "skip: skipped (hover a cell for the reason)</p></section>"
     )
+
+
+def _known(cost: float | None) -> float:
+    """An unknown cost as NaN, which the bar chart leaves out."""
+    return math.nan if cost is None else cost

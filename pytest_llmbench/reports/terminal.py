@@ -13,7 +13,8 @@ import io
 from collections.abc import Sequence
 
 from rich import box
-from rich.console import Console
+from rich.columns import Columns
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -50,7 +51,7 @@ def render_terminal(results: Results, console: Console, *, detailed: bool = Fals
     `detailed` prints each group as an overview and a table per quantity (see the module
     docstring) instead of one compact table.
     """
-    sections: list[Table | Text] = []
+    sections: list[RenderableType] = []
     for name, runs in group_runs(results.runs).items():
         if detailed:
             sections += _detailed_tables(name, runs, console.width)
@@ -66,7 +67,7 @@ def render_terminal(results: Results, console: Console, *, detailed: bool = Fals
             )
         )
     if results.outcomes:
-        sections.append(_conformance_table(results.outcomes))
+        sections.append(Group(_conformance_table(results.outcomes), conformance_legend()))
     for index, section in enumerate(sections):
         if index:
             console.print()
@@ -249,14 +250,37 @@ def _pair(first: float | None, second: float | None) -> str:
     return f"{_format.quantity(first)}/{_format.quantity(second)}"
 
 
+LEGEND: tuple[tuple[Outcome, str], ...] = (
+    ("passed", "passed"),
+    ("failed", "failed"),
+    ("error", "setup failed"),
+    ("skipped", "skipped"),
+)
+
+
+def conformance_legend() -> Columns:
+    """What the matrix's symbols mean, laid out by rich at the console's width: an entry is
+    never split (a table caption would wrap at the table's width, inside an entry)."""
+    symbols = [(*SYMBOLS[outcome], meaning) for outcome, meaning in LEGEND]
+    symbols.append((_format.MISSING, "dim", "not run"))
+    items = [
+        # A word (or the dash) needs a colon to read apart from its meaning; a glyph does not.
+        Text.assemble(
+            (symbol, style),
+            (": " if symbol.isalpha() or symbol == _format.MISSING else " ") + meaning,
+            no_wrap=True,
+        )
+        for symbol, style, meaning in symbols
+    ]
+    return Columns(items, padding=(0, 2))
+
+
 def _conformance_table(outcomes: Sequence[TestOutcome]) -> Table:
     matrix = conformance_matrix(outcomes)
     table = Table(
         title=Text("Conformance", style="bold"),
         title_justify="left",
         box=box.SIMPLE_HEAD,
-        caption="✓ passed  ✗ failed  skip: skipped  –: not run",
-        caption_justify="left",
     )
     longest = max((len(test) for test in matrix.tests), default=0)
     table.add_column("check", overflow="fold", min_width=min(longest, 40))

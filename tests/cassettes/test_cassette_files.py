@@ -88,12 +88,22 @@ def test_exists_is_true_for_a_cassette_with_an_interaction(tmp_path: Path) -> No
     assert Cassette.exists(path)
 
 
-@pytest.mark.parametrize("text", [None, "", "interactions: []\nversion: 1\n"])
+@pytest.mark.parametrize("text", [None, "interactions: []\nversion: 1\n"])
 def test_exists_is_false_without_interactions(tmp_path: Path, text: str | None) -> None:
     path = tmp_path / "c.yaml"
     if text is not None:
         path.write_text(text)
     assert not Cassette.exists(path)
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n"])
+def test_an_empty_file_is_an_error_naming_it_not_a_missing_cassette(
+    tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(CassetteError, match=r"c\.yaml: empty cassette file.*rewrite"):
+        Cassette.exists(path)
 
 
 def test_exists_reports_a_broken_cassette(tmp_path: Path) -> None:

@@ -29,10 +29,21 @@ class _Handler(BaseHTTPRequestHandler):
                 "body": body,
             }
         )
-        if body.get("stream"):
+        if self.server.fail_with is not None:
+            self._error(self.server.fail_with)
+        elif body.get("stream"):
             self._stream()
         else:
             self._json()
+
+    def _error(self, status: int) -> None:
+        error = {"message": "Rate limit reached", "type": "rate_limit_error", "code": "busy"}
+        data = json.dumps({"error": error}).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _json(self) -> None:
         data = json.dumps(
@@ -79,6 +90,7 @@ class FakeOpenAI(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict[str, Any]] = []
+        self.fail_with: int | None = None  # answer every request with this error status
 
     @property
     def base_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Every row of the mode table (DESIGN.md), in real pytest sessions against a loopback server."""
+"""Every row of the mode table (README), in real pytest sessions against a loopback server."""
 
 from __future__ import annotations
 
@@ -63,9 +63,18 @@ def test_record_with_credentials_calls_the_server_and_writes_the_cassette(
     assert "authorization" not in text.lower()
 
 
-def test_record_without_credentials_skips_naming_the_variable(live: pytest.Pytester) -> None:
+def test_record_without_credentials_is_an_error_naming_the_variable(
+    live: pytest.Pytester,
+) -> None:
     result = run(live, "--llm-record-mode=once")
-    result.assert_outcomes(skipped=1)
+    result.assert_outcomes(errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"*cannot record: {KEY_ENV} is not set*"])
+
+
+def test_record_without_credentials_is_an_error_under_strict_too(live: pytest.Pytester) -> None:
+    result = run(live, "--llm-record-mode=new_episodes", "--llm-strict")
+    result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"*cannot record: {KEY_ENV} is not set*"])
 
 

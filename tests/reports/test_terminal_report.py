@@ -338,3 +338,15 @@ def test_byte_sizes_use_decimal_units(count: int, shown: str) -> None:
 )  # fmt: skip
 def test_token_counts_stay_short(count: int, shown: str) -> None:
     assert token_count(count) == shown
+
+
+LEGEND_ENTRIES = ["✓ passed", "✗ failed", "error: setup failed", "skip: skipped", "–: not run"]
+
+
+@pytest.mark.parametrize("width", [100, 60, 30])
+def test_conformance_legend_never_splits_an_entry(width: int) -> None:
+    # one narrow column: a caption would wrap at the table's width, inside "–: not run"
+    text = terminal_text(results([], [outcome("test_x", "local:tiny", "passed")]), width=width)
+    lines = text.splitlines()
+    for entry in LEGEND_ENTRIES:
+        assert any(entry in line for line in lines), (entry, text)
