@@ -86,7 +86,7 @@ class Stopwatch:
             started_at=self.wall0,
             streamed=streamed,
             ttfb_ms=self._ms(self.t_first_byte),
-            ttft_ms=self._ms(out[0]) if out else (self._ms(self.t_end) if not streamed else None),
+            ttft_ms=self._ms(out[0]) if out and streamed else None,  # no tokens stream: no TTFT
             e2e_ms=self._ms(self.t_end),
             itl_ms=itl,
             output_tps=tps,
