@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -97,6 +97,7 @@ class LoadRun:
         name: str = "",
         on_result: OnResult | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.client = client
         self.requests = requests
@@ -104,10 +105,12 @@ class LoadRun:
         self.name = name
         self.on_result = on_result
         self._sleep = sleep
+        self._clock = clock
         self._stopping = False
         self.results: list[RequestMetrics] = []
         self.lags_ms: list[float] = []
         self.schedule_s: list[float] = []  # rate-driven: planned send times from the start
+        self.starts_s: list[float] = []  # rate-driven: actual send times from the start
 
     def stop(self) -> None:
         self._stopping = True
@@ -117,7 +120,7 @@ class LoadRun:
             return False
         if self.shape.count is not None and sent >= self.shape.count:
             return False
-        return deadline is None or time.perf_counter() < deadline
+        return deadline is None or self._clock() < deadline
 
     async def _send(self) -> None:
         prompt_id, request = next(self.requests)
@@ -130,13 +133,13 @@ class LoadRun:
         for _ in range(self.shape.warmup):
             prompt_id, request = next(self.requests)
             await send_one(self.client, request, prompt_id)
-        start = time.perf_counter()
+        start = self._clock()
         deadline = start + self.shape.duration if self.shape.duration is not None else None
         if self.shape.concurrency is not None:
             await self._closed_loop(self.shape.concurrency, deadline)
         else:
             await self._open_loop(start, deadline)
-        wall = time.perf_counter() - start
+        wall = self._clock() - start
         stats = RunStats.from_metrics(
             self.results,
             wall_s=wall,
@@ -145,8 +148,8 @@ class LoadRun:
             model=self.client.model.id,
             dispatch_lags_ms=self.lags_ms,
         )
-        if self.shape.rate is not None and wall > 0:
-            stats.achieved_rate = len(self.results) / wall
+        if self.shape.rate is not None:
+            stats.achieved_rate = started_rate(self.starts_s)
         return stats
 
     async def _closed_loop(self, concurrency: int, deadline: float | None) -> None:
@@ -168,20 +171,32 @@ class LoadRun:
         tasks: list[asyncio.Future[None]] = []
         sent = 0
         while self._more(sent, deadline):
-            delay = scheduled - time.perf_counter()
+            delay = scheduled - self._clock()
             if delay > 0:
                 await self._sleep(delay)
                 if not self._more(sent, deadline):
                     break
+            now = self._clock()
             self.schedule_s.append(scheduled - start)
-            self.lags_ms.append((time.perf_counter() - scheduled) * 1000)
+            self.starts_s.append(now - start)
+            self.lags_ms.append((now - scheduled) * 1000)
             tasks.append(asyncio.ensure_future(self._send()))
             if tasks[0].done():  # surface a failure (not a ProviderError) without waiting
                 tasks.pop(0).result()
             sent += 1
-            gap = rng.expovariate(self.shape.rate) if self.shape.arrivals == "poisson" else interval
-            scheduled += gap
+            if self.shape.arrivals == "poisson":
+                scheduled += rng.expovariate(self.shape.rate)
+            else:  # multiplied, not summed: no drift from adding a rounded interval
+                scheduled = start + sent * interval
         await _all_or_cancel(tasks)
+
+
+def started_rate(starts_s: Sequence[float]) -> float | None:
+    """Requests started per second over the time they were started in (the drain excluded)."""
+    if len(starts_s) < 2:
+        return None
+    span = starts_s[-1] - starts_s[0]
+    return (len(starts_s) - 1) / span if span > 0 else None
 
 
 async def _all_or_cancel(tasks: list[asyncio.Future[None]]) -> None:

@@ -76,6 +76,48 @@ async def test_rate_mode_schedules_and_reports_lag(mock: LLMMock) -> None:
     assert stats.achieved_rate is not None and stats.achieved_rate <= 10 / 0.18
 
 
+class FakeClock:
+    """A perf_counter stand-in: sleeping advances it without yielding; so can a request."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.now += delay
+
+
+class SlowOnTheClock(httpx.AsyncBaseTransport):
+    """Each request takes `seconds` of the fake clock: the drain after dispatching ends."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, clock: FakeClock, seconds: float) -> None:
+        self.inner, self.clock, self.seconds = inner, clock, seconds
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.clock.now += self.seconds
+        return await self.inner.handle_async_request(request)
+
+
+async def test_achieved_rate_counts_starts_over_the_time_they_were_started(mock: LLMMock) -> None:
+    mock.reply("ok")
+    clock = FakeClock()
+    http = httpx.AsyncClient(transport=TimingTransport(SlowOnTheClock(mock.transport, clock, 0.5)))
+    shape = LoadShape(rate=40, arrivals="constant", duration=2)
+    run = LoadRun(
+        LLMClient(mock.provider, http=http),
+        cycle_requests([REQUEST]),
+        shape,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    stats = await run.run()
+    assert stats.count == 80
+    assert stats.wall_s > 40  # the drain: 80 requests of half a second each, after dispatch
+    assert stats.achieved_rate == pytest.approx(40)
+
+
 async def test_poisson_arrivals_are_seeded_and_average_the_rate(mock: LLMMock) -> None:
     mock.reply("ok")
 
