@@ -21,6 +21,7 @@ from pytest_llmbench.providers import Codec, StreamAssembler, codec_for
 from pytest_llmbench.ratelimit import RateLimiter
 from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.transport import TIMING_KEY, ResponseTiming, build_http_client
+from pytest_llmbench.transport.connection import CONNECTION_KEY, ConnectionSetup
 from pytest_llmbench.transport.timing import REPLAYED_KEY
 from pytest_llmbench.types import Completion, Message, Request, StreamEvent
 
@@ -127,6 +128,7 @@ class LLMClient:
         http_request = self.codec.build_request(
             request, self.model, self.provider, self._api_key or self.provider.api_key()
         )
+        result.http_request = http_request
         fallback = Stopwatch()  # used only if the client is not on a TimingTransport
         total = self.provider.timeout_s
         deadline = time.monotonic() + total
@@ -244,7 +246,7 @@ def _stamped(
 class _Result:
     """What one attempt leaves behind."""
 
-    __slots__ = ("completion", "replayed", "status", "streamed", "watch", "yielded")
+    __slots__ = ("completion", "http_request", "replayed", "status", "streamed", "watch", "yielded")
 
     def __init__(self, streamed: bool) -> None:
         self.completion: Completion | None = None
@@ -253,6 +255,14 @@ class _Result:
         self.replayed = False
         self.streamed = streamed
         self.yielded = False
+        self.http_request: httpx.Request | None = None
+
+    @property
+    def resends(self) -> int:
+        """Sends again by the network transport (a stale pooled connection): retries too."""
+        request = self.http_request
+        setup = request.extensions.get(CONNECTION_KEY) if request is not None else None
+        return setup.resends if isinstance(setup, ConnectionSetup) else 0
 
 
 class CompletionStream:
@@ -277,6 +287,7 @@ class CompletionStream:
                 async for event in client._attempt(self.request, result):
                     yield event
             except errors.ProviderError as error:
+                self.retries += result.resends
                 error.provider = client.provider.name
                 _add_hint(error, client.provider)
                 delay = None if result.yielded else client.retry.delay(error, self.retries + 1)
@@ -286,6 +297,7 @@ class CompletionStream:
                 await client._sleep(delay)
                 continue
             assert result.completion is not None
+            self.retries += result.resends
             client._metrics(result, result.completion, self.retries)
             self.completion = result.completion
             return
