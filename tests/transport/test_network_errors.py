@@ -107,19 +107,23 @@ async def test_a_malformed_reply_is_a_provider_error(reply: bytes) -> None:
 
 
 async def test_a_server_closing_without_answer_gets_max_retries_plus_one_posts() -> None:
-    async with scripted_server(lambda n: None) as (url, posts):
-        async with client(url, max_retries=2) as llm:
-            with pytest.raises(errors.ProviderError):
-                await llm.complete("Hi", stream=False)
+    async with (
+        scripted_server(lambda n: None) as (url, posts),
+        client(url, max_retries=2) as llm,
+    ):
+        with pytest.raises(errors.ProviderError):
+            await llm.complete("Hi", stream=False)
     assert posts.count == 3
 
 
 async def test_a_stale_pooled_connection_is_resent_once_and_counted_as_a_retry() -> None:
     # Each connection answers its first request and closes on the second: a stale pool entry.
-    async with scripted_server(lambda n: OK if n == 1 else None) as (url, posts):
-        async with client(url, max_retries=0) as llm:
-            first = await llm.complete("Hi", stream=False)
-            second = await llm.complete("Hi", stream=False)
+    async with (
+        scripted_server(lambda n: OK if n == 1 else None) as (url, posts),
+        client(url, max_retries=0) as llm,
+    ):
+        first = await llm.complete("Hi", stream=False)
+        second = await llm.complete("Hi", stream=False)
     assert (first.text, second.text) == ("hi", "hi")
     assert posts.count == 3 and posts.connections == 2
     assert first.metrics.retries == 0
