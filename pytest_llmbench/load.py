@@ -111,6 +111,7 @@ class LoadRun:
         self.lags_ms: list[float] = []
         self.schedule_s: list[float] = []  # rate-driven: planned send times from the start
         self.starts_s: list[float] = []  # rate-driven: actual send times from the start
+        self._warming = False  # warmup requests are sent like the others but not kept
 
     def stop(self) -> None:
         self._stopping = True
@@ -118,27 +119,32 @@ class LoadRun:
     def _more(self, sent: int, deadline: float | None) -> bool:
         if self._stopping:
             return False
-        if self.shape.count is not None and sent >= self.shape.count:
+        count = self.shape.warmup if self._warming else self.shape.count
+        if count is not None and sent >= count:
             return False
         return deadline is None or self._clock() < deadline
 
     async def _send(self) -> None:
         prompt_id, request = next(self.requests)
         metrics = await send_one(self.client, request, prompt_id)
+        if self._warming:
+            return
         self.results.append(metrics)
         if self.on_result is not None:
             self.on_result(metrics)
 
     async def run(self) -> RunStats:
-        for _ in range(self.shape.warmup):
-            prompt_id, request = next(self.requests)
-            await send_one(self.client, request, prompt_id)
+        if self.shape.warmup:
+            # At the load's own concurrency or rate: the measured phase finds as many warm
+            # connections as it will use, not one.
+            self._warming = True
+            try:
+                await self._phase(self._clock(), None)
+            finally:
+                self._warming = False
         start = self._clock()
         deadline = start + self.shape.duration if self.shape.duration is not None else None
-        if self.shape.concurrency is not None:
-            await self._closed_loop(self.shape.concurrency, deadline)
-        else:
-            await self._open_loop(start, deadline)
+        await self._phase(start, deadline)
         wall = self._clock() - start
         stats = RunStats.from_metrics(
             self.results,
@@ -151,6 +157,12 @@ class LoadRun:
         if self.shape.rate is not None:
             stats.achieved_rate = started_rate(self.starts_s)
         return stats
+
+    async def _phase(self, start: float, deadline: float | None) -> None:
+        if self.shape.concurrency is not None:
+            await self._closed_loop(self.shape.concurrency, deadline)
+        else:
+            await self._open_loop(start, deadline)
 
     async def _closed_loop(self, concurrency: int, deadline: float | None) -> None:
         sent = 0
@@ -177,9 +189,10 @@ class LoadRun:
                 if not self._more(sent, deadline):
                     break
             now = self._clock()
-            self.schedule_s.append(scheduled - start)
-            self.starts_s.append(now - start)
-            self.lags_ms.append((now - scheduled) * 1000)
+            if not self._warming:
+                self.schedule_s.append(scheduled - start)
+                self.starts_s.append(now - start)
+                self.lags_ms.append((now - scheduled) * 1000)
             tasks.append(asyncio.ensure_future(self._send()))
             if tasks[0].done():  # surface a failure (not a ProviderError) without waiting
                 tasks.pop(0).result()

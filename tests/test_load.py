@@ -118,6 +118,49 @@ async def test_achieved_rate_counts_starts_over_the_time_they_were_started(mock:
     assert stats.achieved_rate == pytest.approx(40)
 
 
+class InFlight(httpx.AsyncBaseTransport):
+    """Counts requests whose body is not yet closed; keeps the highest count seen."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.now, self.most = inner, 0, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        response = await self.inner.handle_async_request(request)
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        close = stream.aclose
+
+        async def closed() -> None:
+            self.now -= 1
+            await close()
+
+        stream.aclose = closed  # type: ignore[method-assign]
+        return response
+
+
+async def test_warmup_runs_at_the_load_concurrency(mock: LLMMock) -> None:
+    mock.stream(["a", "b"], ttft=0.05)
+    counted = InFlight(mock.transport)
+    client = LLMClient(mock.provider, http=httpx.AsyncClient(transport=TimingTransport(counted)))
+    shape = LoadShape(concurrency=4, count=1, warmup=4)
+    stats = await LoadRun(client, cycle_requests([REQUEST]), shape).run()
+    assert len(mock.requests) == 5 and stats.count == 1
+    assert counted.most == 4  # the warmup opened as many requests at once as the load will
+
+
+async def test_warmup_runs_at_the_load_rate(mock: LLMMock) -> None:
+    mock.reply("ok")
+    clock = FakeClock()
+    shape = LoadShape(rate=10, arrivals="constant", count=1, warmup=5)
+    run = LoadRun(client_of(mock), cycle_requests([REQUEST]), shape, sleep=clock.sleep, clock=clock)
+    stats = await run.run()
+    assert len(mock.requests) == 6 and stats.count == 1
+    assert clock.now == pytest.approx(0.4)  # five warmup sends 100 ms apart
+    assert stats.dispatch_lag_ms.count == 1  # only the measured send is in the figures
+
+
 async def test_poisson_arrivals_are_seeded_and_average_the_rate(mock: LLMMock) -> None:
     mock.reply("ok")
 
