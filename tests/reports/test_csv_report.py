@@ -61,6 +61,7 @@ def test_a_successful_row_holds_the_request_figures(tmp_path: Path) -> None:
         "usage_estimated": "false",
         "replayed": "false",
         "error": "",
+        "connect_ms": "",
     }
 
 
