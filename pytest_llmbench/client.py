@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -16,7 +16,8 @@ import httpx
 
 from pytest_llmbench import errors
 from pytest_llmbench.config import ModelConfig, ProviderConfig
-from pytest_llmbench.metrics import Stopwatch, cost_usd
+from pytest_llmbench.metering import request_metrics, stamped
+from pytest_llmbench.metrics import Stopwatch
 from pytest_llmbench.providers import Codec, StreamAssembler, codec_for
 from pytest_llmbench.ratelimit import RateLimiter
 from pytest_llmbench.retry import RetryPolicy
@@ -159,7 +160,6 @@ class LLMClient:
                 return
             decoder = self.codec.stream_decoder_for(response.headers)
             assembler = StreamAssembler()
-            output = watch.output_ns
             clock = time.perf_counter_ns
             try:
                 async for chunk in response.aiter_bytes():
@@ -169,14 +169,14 @@ class LLMClient:
                     if not events:
                         continue
                     now = timing.last_arrival_ns if timing is not None else clock()
-                    for event in _stamped(events, now, output, assembler):
+                    for event in stamped(events, now, watch, assembler):
                         yield event
                         result.yielded = True
             except httpx.HTTPError as exc:
                 raise self._transport_error(exc, http_request, started=True) from None
             # Events completed only by the end of the body arrived with its last chunk.
             end = timing.last_arrival_ns if timing is not None else clock()
-            for event in _stamped(decoder.close(), end, output, assembler):
+            for event in stamped(decoder.close(), end, watch, assembler):
                 yield event
             result.completion = assembler.completion()
         finally:
@@ -210,37 +210,16 @@ class LLMClient:
         )
 
     def _metrics(self, result: _Result, completion: Completion, retries: int) -> None:
-        watch = result.watch or Stopwatch()
-        usage = completion.usage
-        metrics = watch.result(
-            output_tokens=usage.output_tokens if usage is not None else None,
+        completion.metrics = request_metrics(
+            result.watch or Stopwatch(),
+            self.provider,
+            self.model,
+            usage=completion.usage,
             streamed=result.streamed,
+            status=result.status,
+            replayed=result.replayed,
+            retries=retries,
         )
-        metrics.provider = self.provider.name
-        metrics.model = self.model.id
-        metrics.status = result.status
-        metrics.retries = retries
-        metrics.replayed = result.replayed
-        metrics.input_tokens = usage.input_tokens if usage is not None else 0
-        metrics.cost_usd = cost_usd(
-            metrics.input_tokens,
-            metrics.output_tokens,
-            self.model.input_per_mtok,
-            self.model.output_per_mtok,
-        )
-        completion.metrics = metrics
-
-
-def _stamped(
-    events: list[StreamEvent], now: int, output: list[int], assembler: StreamAssembler
-) -> Iterator[StreamEvent]:
-    """The events completed by one chunk, stamped with its arrival and assembled."""
-    for event in events:
-        event.arrival_ns = now
-        if event.is_output:
-            output.append(now)
-        assembler.add(event)
-        yield event
 
 
 class _Result:

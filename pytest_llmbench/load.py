@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pytest_llmbench import metering
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.errors import ProviderError
-from pytest_llmbench.metrics import NS_PER_MS, RequestMetrics
+from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.stats import RunStats
 from pytest_llmbench.types import Request
 
@@ -58,15 +59,7 @@ class LoadShape:
 
 def failed_metrics(client: LLMClient, error: ProviderError, started_ns: int) -> RequestMetrics:
     """The row of a request that failed: its error class, status and time to failure."""
-    return RequestMetrics(
-        provider=client.provider.name,
-        model=client.model.id,
-        started_at=time.time() - (time.perf_counter_ns() - started_ns) / 1e9,
-        status=error.status if error.status is not None else type(error).__name__,
-        e2e_ms=(time.perf_counter_ns() - started_ns) / NS_PER_MS,
-        error=type(error).__name__,
-        error_message=str(error),
-    )
+    return metering.failed_metrics(client.provider, client.model, error, started_ns)
 
 
 async def send_one(client: LLMClient, request: Request, prompt_id: str = "") -> RequestMetrics:
