@@ -203,14 +203,11 @@ def main() -> None:
                 for kind in kinds:
                     r = rounds[kind]
                     first = _fmt(_median(r, "first_excess")) if level == 1 else ""
-                    print(
-                        f"{level:>5} {kind:<10} {_fmt(_median(r, 'ttft_err_p50')):>8}/"
-                        f"{_fmt(_median(r, 'ttft_err_p99')):<8}    "
-                        f"{_fmt(_median(r, 'itl_err_p50'), 2):>7}/{_fmt(_median(r, 'itl_err_p99'), 2):<7}"
-                        f"  {_fmt(_median(r, 'req_s')):>7} {_fmt(_median(r, 'rss_mb'), 0):>6}"
-                        f"  {first:>6}",
-                        flush=True,
-                    )
+                    ttft = f"{_fmt(_median(r, 'ttft_err_p50')):>8}/{_fmt(_median(r, 'ttft_err_p99')):<8}"
+                    itl = f"{_fmt(_median(r, 'itl_err_p50'), 2):>7}/"
+                    itl += f"{_fmt(_median(r, 'itl_err_p99'), 2):<7}"
+                    rate = f"{_fmt(_median(r, 'req_s')):>7} {_fmt(_median(r, 'rss_mb'), 0):>6}"
+                    print(f"{level:>5} {kind:<10} {ttft}    {itl}  {rate}  {first:>6}", flush=True)
             print(f"capacity: zero-delay server, 64-token streams, c=64, {args.capacity} requests")
             capacity: dict[str, list[float]] = {}
             for _ in range(args.repeat):
