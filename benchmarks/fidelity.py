@@ -203,7 +203,8 @@ def main() -> None:
                 for kind in kinds:
                     r = rounds[kind]
                     first = _fmt(_median(r, "first_excess")) if level == 1 else ""
-                    ttft = f"{_fmt(_median(r, 'ttft_err_p50')):>8}/{_fmt(_median(r, 'ttft_err_p99')):<8}"
+                    ttft = f"{_fmt(_median(r, 'ttft_err_p50')):>8}/"
+                    ttft += f"{_fmt(_median(r, 'ttft_err_p99')):<8}"
                     itl = f"{_fmt(_median(r, 'itl_err_p50'), 2):>7}/"
                     itl += f"{_fmt(_median(r, 'itl_err_p99'), 2):<7}"
                     rate = f"{_fmt(_median(r, 'req_s')):>7} {_fmt(_median(r, 'rss_mb'), 0):>6}"
