@@ -1,7 +1,8 @@
 """A loopback OpenAI-style SSE server for benchmarks: streams N chat.completion.chunk events.
 
-Run: python -m benchmarks.sse_server PORT [TTFT_MS]   (the benchmarks start it themselves)
-TTFT_MS: the scripted wait between the response head and the first token (default 0).
+Run: python -m benchmarks.sse_server PORT [TTFT_MS [ITL_MS]]   (the benchmarks start it themselves)
+The first token is sent TTFT_MS after the request was read, then one every ITL_MS (scheduled
+from the request's arrival, so the server's own lateness does not add up). Default: no delay.
 """
 
 from __future__ import annotations
@@ -23,18 +24,18 @@ def _chunk(text: str, finish: str | None = None) -> bytes:
     return b"data: " + json.dumps(body).encode() + b"\n\n"
 
 
-TTFT_S = web.AppKey("ttft_s", float)
-
-
 async def completions(request: web.Request) -> web.StreamResponse:
     body = await request.json()
     tokens = int(body.get("max_tokens") or 1000)
     response = web.StreamResponse(headers={"content-type": "text/event-stream"})
     await response.prepare(request)
-    if request.app[TTFT_S]:
-        await asyncio.sleep(request.app[TTFT_S])  # the scripted time to first token
     token = _chunk(" tok")
-    for _ in range(tokens):
+    ttft, itl = request.app[SCHEDULE]
+    loop = asyncio.get_running_loop()
+    arrived = loop.time()
+    for index in range(tokens):
+        if ttft or itl:
+            await asyncio.sleep(max(0.0, arrived + ttft + index * itl - loop.time()))
         await response.write(token)  # one network write per token, as real servers do
     await response.write(_chunk("", "stop"))
     usage = {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": tokens}}
@@ -43,9 +44,13 @@ async def completions(request: web.Request) -> web.StreamResponse:
     return response
 
 
+SCHEDULE = web.AppKey("schedule", tuple)
+
+
 def main() -> None:
     app = web.Application()
-    app[TTFT_S] = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
+    ttft_ms, itl_ms = (float(v) for v in [*sys.argv[2:4], "0", "0"][:2])
+    app[SCHEDULE] = (ttft_ms / 1000, itl_ms / 1000)
     app.router.add_post("/v1/chat/completions", completions)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 

@@ -141,7 +141,6 @@ class LLMBench:
             model=self.client.model.id,
             started_at=wall,
             status=200,
-            ttft_ms=elapsed,
             e2e_ms=elapsed,
             usage_estimated=True,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -27,11 +27,13 @@ from pytest_llmbench.exchange_errors import (
     unexpected_error,
     where,
 )
-from pytest_llmbench.metrics import Stopwatch, cost_usd
+from pytest_llmbench.metering import request_metrics, stamped
+from pytest_llmbench.metrics import Stopwatch
 from pytest_llmbench.providers import Codec, StreamAssembler, codec_for
 from pytest_llmbench.ratelimit import RateLimiter
 from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.transport import TIMING_KEY, ResponseTiming, build_http_client
+from pytest_llmbench.transport.connection import CONNECTION_KEY, ConnectionSetup
 from pytest_llmbench.transport.timing import REPLAYED_KEY
 from pytest_llmbench.types import Completion, Message, Request, StreamEvent
 
@@ -141,6 +143,7 @@ class LLMClient:
         http_request = self.codec.build_request(
             request, self.model, self.provider, self._api_key or self.provider.api_key()
         )
+        result.http_request = http_request
         fallback = Stopwatch()  # used only if the client is not on a TimingTransport
         total = self.provider.timeout_s
         started = asyncio.get_running_loop().time()
@@ -184,7 +187,6 @@ class LLMClient:
                 return
             decoder = self.codec.stream_decoder_for(response.headers)
             assembler = StreamAssembler()
-            output = watch.output_ns
             clock = time.perf_counter_ns
             chunks = response.aiter_bytes().__aiter__()
             max_pending = self.provider.max_event_bytes
@@ -217,7 +219,7 @@ class LLMClient:
                     continue
                 pending = 0
                 now = timing.last_arrival_ns if timing is not None else clock()
-                for event in _stamped(events, now, output, assembler):
+                for event in stamped(events, now, watch, assembler):
                     yield event
                     result.yielded = True
             # Events completed only by the end of the body arrived with its last chunk.
@@ -228,7 +230,7 @@ class LLMClient:
                 if is_stream_type(content_type):  # a page or a file is not a cut stream
                     raise
                 raise not_a_stream(http_request, self.provider, status, content_type, b"") from None
-            for event in _stamped(closing, end, output, assembler):
+            for event in stamped(closing, end, watch, assembler):
                 yield event
             result.completion = assembler.completion()
         finally:
@@ -274,43 +276,22 @@ class LLMClient:
         )
 
     def _metrics(self, result: _Result, completion: Completion, retries: int) -> None:
-        watch = result.watch or Stopwatch()
-        usage = completion.usage
-        metrics = watch.result(
-            output_tokens=usage.output_tokens if usage is not None else None,
+        completion.metrics = request_metrics(
+            result.watch or Stopwatch(),
+            self.provider,
+            self.model,
+            usage=completion.usage,
             streamed=result.streamed,
+            status=result.status,
+            replayed=result.replayed,
+            retries=retries,
         )
-        metrics.provider = self.provider.name
-        metrics.model = self.model.id
-        metrics.status = result.status
-        metrics.retries = retries
-        metrics.replayed = result.replayed
-        metrics.input_tokens = usage.input_tokens if usage is not None else 0
-        metrics.cost_usd = cost_usd(
-            metrics.input_tokens,
-            metrics.output_tokens,
-            self.model.input_per_mtok,
-            self.model.output_per_mtok,
-        )
-        completion.metrics = metrics
-
-
-def _stamped(
-    events: list[StreamEvent], now: int, output: list[int], assembler: StreamAssembler
-) -> Iterator[StreamEvent]:
-    """The events completed by one chunk, stamped with its arrival and assembled."""
-    for event in events:
-        event.arrival_ns = now
-        if event.is_output:
-            output.append(now)
-        assembler.add(event)
-        yield event
 
 
 class _Result:
     """What one attempt leaves behind."""
 
-    __slots__ = ("completion", "replayed", "status", "streamed", "watch", "yielded")
+    __slots__ = ("completion", "http_request", "replayed", "status", "streamed", "watch", "yielded")
 
     def __init__(self, streamed: bool) -> None:
         self.completion: Completion | None = None
@@ -319,6 +300,14 @@ class _Result:
         self.replayed = False
         self.streamed = streamed
         self.yielded = False
+        self.http_request: httpx.Request | None = None
+
+    @property
+    def resends(self) -> int:
+        """Sends again by the network transport (a stale pooled connection): retries too."""
+        request = self.http_request
+        setup = request.extensions.get(CONNECTION_KEY) if request is not None else None
+        return setup.resends if isinstance(setup, ConnectionSetup) else 0
 
 
 class CompletionStream:
@@ -343,6 +332,7 @@ class CompletionStream:
                 async for event in client._attempt(self.request, result):
                     yield event
             except errors.ProviderError as error:
+                self.retries += result.resends
                 error.provider = client.provider.name
                 _add_hint(error, client.provider)
                 delay = None if result.yielded else client.retry.delay(error, self.retries + 1)
@@ -359,6 +349,7 @@ class CompletionStream:
                 await client._sleep(delay)
                 continue
             assert result.completion is not None
+            self.retries += result.resends
             client._metrics(result, result.completion, self.retries)
             self.completion = result.completion
             return

@@ -37,6 +37,8 @@ def transport_error(
     kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException) and not _closed_by_peer(exc):
         return errors.TimeoutError(f"{kind} after {at}", provider=provider.name)
+    if phase != "stream" and _is_bad_http(exc):  # the transport mapped it to an httpx error
+        return _not_http(exc, at, provider)
     if phase == "stream":
         return errors.StreamInterruptedError(
             f"connection lost mid-stream ({kind}: {exc}) on {at}", provider=provider.name
@@ -67,17 +69,21 @@ def unexpected_error(
     name = f"{type(exc).__module__}.{type(exc).__name__}"
     hint = f"the HTTP transport let {name} escape; please report it with this message"
     if _is_bad_http(exc):
-        return errors.MalformedResponseError(
-            f"the reply to {at} is not valid HTTP: {exc}",
-            provider=provider.name,
-            hint="the server (or a proxy in between) answered something that is not HTTP",
-        )
+        return _not_http(exc, at, provider)
     if phase == "stream":
         return errors.StreamInterruptedError(
             f"the stream of {at} failed: {name}: {exc}", provider=provider.name, hint=hint
         )
     return errors.ConnectionError(
         f"the exchange with {at} failed: {name}: {exc}", provider=provider.name, hint=hint
+    )
+
+
+def _not_http(exc: BaseException, at: str, provider: ProviderConfig) -> errors.ProviderError:
+    return errors.MalformedResponseError(
+        f"the reply to {at} is not valid HTTP: {exc}",
+        provider=provider.name,
+        hint="the server (or a proxy in between) answered something that is not HTTP",
     )
 
 
@@ -112,9 +118,12 @@ def _is_bad_http(exc: BaseException) -> bool:
     import aiohttp
     from aiohttp import http_exceptions
 
+    chain = _causes(exc)
+    if any(isinstance(c, aiohttp.ClientPayloadError) for c in chain):
+        return False  # a body cut short (Content-Length, chunked framing): a lost connection
     return any(
         isinstance(c, (aiohttp.ClientResponseError, http_exceptions.HttpProcessingError))
-        for c in _causes(exc)
+        for c in chain
     )
 
 

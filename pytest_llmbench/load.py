@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pytest_llmbench import secrets
+from pytest_llmbench import metering
 from pytest_llmbench.client import LLMClient
-from pytest_llmbench.errors import ProviderError
-from pytest_llmbench.metrics import NS_PER_MS, RequestMetrics
+from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.stats import RunStats
 from pytest_llmbench.types import Request
 
@@ -59,16 +58,7 @@ class LoadShape:
 
 def failed_metrics(client: LLMClient, error: Exception, started_ns: int) -> RequestMetrics:
     """The row of a request that failed: its error class, status and time to failure."""
-    status = error.status if isinstance(error, ProviderError) else None
-    return RequestMetrics(
-        provider=client.provider.name,
-        model=client.model.id,
-        started_at=time.time() - (time.perf_counter_ns() - started_ns) / 1e9,
-        status=status if status is not None else type(error).__name__,
-        e2e_ms=(time.perf_counter_ns() - started_ns) / NS_PER_MS,
-        error=type(error).__name__,
-        error_message=secrets.redact(str(error)),
-    )
+    return metering.failed_metrics(client.provider, client.model, error, started_ns)
 
 
 async def send_one(client: LLMClient, request: Request, prompt_id: str = "") -> RequestMetrics:
@@ -99,6 +89,7 @@ class LoadRun:
         name: str = "",
         on_result: OnResult | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.client = client
         self.requests = requests
@@ -106,10 +97,13 @@ class LoadRun:
         self.name = name
         self.on_result = on_result
         self._sleep = sleep
+        self._clock = clock
         self._stopping = False
         self.results: list[RequestMetrics] = []
         self.lags_ms: list[float] = []
         self.schedule_s: list[float] = []  # rate-driven: planned send times from the start
+        self.starts_s: list[float] = []  # rate-driven: actual send times from the start
+        self._warming = False  # warmup requests are sent like the others but not kept
 
     def stop(self) -> None:
         self._stopping = True
@@ -117,28 +111,33 @@ class LoadRun:
     def _more(self, sent: int, deadline: float | None) -> bool:
         if self._stopping:
             return False
-        if self.shape.count is not None and sent >= self.shape.count:
+        count = self.shape.warmup if self._warming else self.shape.count
+        if count is not None and sent >= count:
             return False
-        return deadline is None or time.perf_counter() < deadline
+        return deadline is None or self._clock() < deadline
 
     async def _send(self) -> None:
         prompt_id, request = next(self.requests)
         metrics = await send_one(self.client, request, prompt_id)
+        if self._warming:
+            return
         self.results.append(metrics)
         if self.on_result is not None:
             self.on_result(metrics)
 
     async def run(self) -> RunStats:
-        for _ in range(self.shape.warmup):
-            prompt_id, request = next(self.requests)
-            await send_one(self.client, request, prompt_id)
-        start = time.perf_counter()
+        if self.shape.warmup:
+            # At the load's own concurrency or rate: the measured phase finds as many warm
+            # connections as it will use, not one.
+            self._warming = True
+            try:
+                await self._phase(self._clock(), None)
+            finally:
+                self._warming = False
+        start = self._clock()
         deadline = start + self.shape.duration if self.shape.duration is not None else None
-        if self.shape.concurrency is not None:
-            await self._closed_loop(self.shape.concurrency, deadline)
-        else:
-            await self._open_loop(start, deadline)
-        wall = time.perf_counter() - start
+        await self._phase(start, deadline)
+        wall = self._clock() - start
         stats = RunStats.from_metrics(
             self.results,
             wall_s=wall,
@@ -147,9 +146,15 @@ class LoadRun:
             model=self.client.model.id,
             dispatch_lags_ms=self.lags_ms,
         )
-        if self.shape.rate is not None and wall > 0:
-            stats.achieved_rate = len(self.results) / wall
+        if self.shape.rate is not None:
+            stats.achieved_rate = started_rate(self.starts_s)
         return stats
+
+    async def _phase(self, start: float, deadline: float | None) -> None:
+        if self.shape.concurrency is not None:
+            await self._closed_loop(self.shape.concurrency, deadline)
+        else:
+            await self._open_loop(start, deadline)
 
     async def _closed_loop(self, concurrency: int, deadline: float | None) -> None:
         sent = 0
@@ -170,20 +175,33 @@ class LoadRun:
         tasks: list[asyncio.Future[None]] = []
         sent = 0
         while self._more(sent, deadline):
-            delay = scheduled - time.perf_counter()
+            delay = scheduled - self._clock()
             if delay > 0:
                 await self._sleep(delay)
                 if not self._more(sent, deadline):
                     break
-            self.schedule_s.append(scheduled - start)
-            self.lags_ms.append((time.perf_counter() - scheduled) * 1000)
+            now = self._clock()
+            if not self._warming:
+                self.schedule_s.append(scheduled - start)
+                self.starts_s.append(now - start)
+                self.lags_ms.append((now - scheduled) * 1000)
             tasks.append(asyncio.ensure_future(self._send()))
             if tasks[0].done():  # surface a failure (not a ProviderError) without waiting
                 tasks.pop(0).result()
             sent += 1
-            gap = rng.expovariate(self.shape.rate) if self.shape.arrivals == "poisson" else interval
-            scheduled += gap
+            if self.shape.arrivals == "poisson":
+                scheduled += rng.expovariate(self.shape.rate)
+            else:  # multiplied, not summed: no drift from adding a rounded interval
+                scheduled = start + sent * interval
         await _all_or_cancel(tasks)
+
+
+def started_rate(starts_s: Sequence[float]) -> float | None:
+    """Requests started per second over the time they were started in (the drain excluded)."""
+    if len(starts_s) < 2:
+        return None
+    span = starts_s[-1] - starts_s[0]
+    return (len(starts_s) - 1) / span if span > 0 else None
 
 
 async def _all_or_cancel(tasks: list[asyncio.Future[None]]) -> None:

@@ -24,6 +24,7 @@ class RequestMetrics(BaseModel):
     status: int | str | None = None
     streamed: bool = False
     replayed: bool = False
+    connect_ms: float | None = None  # opening a new connection; None when one was reused
     ttfb_ms: float | None = None
     ttft_ms: float | None = None
     e2e_ms: float | None = None
@@ -57,11 +58,11 @@ def cost_usd(
 class Stopwatch:
     """Collects the clock stamps of one request attempt.
 
-    `t0` is taken at construction; the transport calls `first_byte`/`chunk`/`end`, the client
-    calls `output` with the arrival stamp of each output event.
+    `t0` is taken at construction (moved by `start_at` past connection setup); the transport
+    calls `first_byte`/`chunk`/`end`, the client calls `output` with each output event's arrival.
     """
 
-    __slots__ = ("bytes", "output_ns", "t0", "t_end", "t_first_byte", "wall0")
+    __slots__ = ("bytes", "connect_ms", "output_ns", "t0", "t_end", "t_first_byte", "wall0")
 
     def __init__(self) -> None:
         self.wall0 = time.time()
@@ -70,6 +71,13 @@ class Stopwatch:
         self.t_end: int | None = None
         self.output_ns: list[int] = []
         self.bytes = 0
+        self.connect_ms: float | None = None
+
+    def start_at(self, ready_ns: int) -> None:
+        """Move t0 to when the connection was ready: setup is not the server's latency."""
+        if ready_ns > self.t0:
+            self.wall0 += (ready_ns - self.t0) / 1e9
+            self.t0 = ready_ns
 
     def output(self, arrival_ns: int) -> None:
         self.output_ns.append(arrival_ns)
@@ -91,8 +99,9 @@ class Stopwatch:
         return RequestMetrics(
             started_at=self.wall0,
             streamed=streamed,
+            connect_ms=self.connect_ms,
             ttfb_ms=self._ms(self.t_first_byte),
-            ttft_ms=self._ms(out[0]) if out else (self._ms(self.t_end) if not streamed else None),
+            ttft_ms=self._ms(out[0]) if out and streamed else None,  # no tokens stream: no TTFT
             e2e_ms=self._ms(self.t_end),
             itl_ms=itl,
             output_tps=tps,

@@ -28,6 +28,7 @@ from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderCon
 from pytest_llmbench.errors import LLMBenchError, ProviderError
 from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import RECORD_MODES
+from pytest_llmbench.reports._runs import node_run_name
 from pytest_llmbench.results import Results, TestOutcome
 from pytest_llmbench.selection import SelectionError, Target, restrict, select_targets, split_names
 from pytest_llmbench.session import BenchSession, Options, TestInfo, TestRun, parse_replay_timing
@@ -482,7 +483,8 @@ def llm_bench(
     Each run is reported at the end of the session and fed to pytest-benchmark when active.
     """
     session = _session(request.config)
-    name = getattr(request.node, "originalname", request.node.name)
+    callspec = getattr(request.node, "callspec", None)
+    name = node_run_name(request.node.nodeid, callspec.id if callspec else None, llm_run.target.id)
 
     def collect(stats: RunStats) -> None:
         session.runs.append(stats)

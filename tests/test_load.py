@@ -80,6 +80,91 @@ async def test_rate_mode_schedules_and_reports_lag(mock: LLMMock) -> None:
     assert stats.achieved_rate is not None and stats.achieved_rate <= 10 / 0.18
 
 
+class FakeClock:
+    """A perf_counter stand-in: sleeping advances it without yielding; so can a request."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.now += delay
+
+
+class SlowOnTheClock(httpx.AsyncBaseTransport):
+    """Each request takes `seconds` of the fake clock: the drain after dispatching ends."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, clock: FakeClock, seconds: float) -> None:
+        self.inner, self.clock, self.seconds = inner, clock, seconds
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.clock.now += self.seconds
+        return await self.inner.handle_async_request(request)
+
+
+async def test_achieved_rate_counts_starts_over_the_time_they_were_started(mock: LLMMock) -> None:
+    mock.reply("ok")
+    clock = FakeClock()
+    http = httpx.AsyncClient(transport=TimingTransport(SlowOnTheClock(mock.transport, clock, 0.5)))
+    shape = LoadShape(rate=40, arrivals="constant", duration=2)
+    run = LoadRun(
+        LLMClient(mock.provider, http=http),
+        cycle_requests([REQUEST]),
+        shape,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    stats = await run.run()
+    assert stats.count == 80
+    assert stats.wall_s > 40  # the drain: 80 requests of half a second each, after dispatch
+    assert stats.achieved_rate == pytest.approx(40)
+
+
+class InFlight(httpx.AsyncBaseTransport):
+    """Counts requests whose body is not yet closed; keeps the highest count seen."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.now, self.most = inner, 0, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        response = await self.inner.handle_async_request(request)
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        close = stream.aclose
+
+        async def closed() -> None:
+            self.now -= 1
+            await close()
+
+        stream.aclose = closed  # type: ignore[method-assign]
+        return response
+
+
+async def test_warmup_runs_at_the_load_concurrency(mock: LLMMock) -> None:
+    mock.stream(["a", "b"], ttft=0.05)
+    counted = InFlight(mock.transport)
+    client = LLMClient(mock.provider, http=httpx.AsyncClient(transport=TimingTransport(counted)))
+    shape = LoadShape(concurrency=4, count=1, warmup=4)
+    stats = await LoadRun(client, cycle_requests([REQUEST]), shape).run()
+    assert len(mock.requests) == 5 and stats.count == 1
+    assert counted.most == 4  # the warmup opened as many requests at once as the load will
+
+
+async def test_warmup_runs_at_the_load_rate(mock: LLMMock) -> None:
+    mock.reply("ok")
+    clock = FakeClock()
+    shape = LoadShape(rate=10, arrivals="constant", count=1, warmup=5)
+    run = LoadRun(client_of(mock), cycle_requests([REQUEST]), shape, sleep=clock.sleep, clock=clock)
+    stats = await run.run()
+    assert len(mock.requests) == 6 and stats.count == 1
+    assert clock.now == pytest.approx(0.4)  # five warmup sends 100 ms apart
+    assert stats.dispatch_lag_ms.count == 1  # only the measured send is in the figures
+
+
 async def test_poisson_arrivals_are_seeded_and_average_the_rate(mock: LLMMock) -> None:
     mock.reply("ok")
 

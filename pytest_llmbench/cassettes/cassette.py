@@ -22,7 +22,7 @@ from vcr.request import Request
 
 from pytest_llmbench import secrets
 from pytest_llmbench.cassettes.errors import CassetteError
-from pytest_llmbench.cassettes.matching import RequestMatcher, normalized_uri
+from pytest_llmbench.cassettes.matching import ReplayIndex, RequestMatcher, normalized_uri
 from pytest_llmbench.cassettes.sanitize import (
     configured_credentials,
     find_credential,
@@ -140,6 +140,8 @@ class Cassette:
             VcrCassette(**options) if record_mode == "rewrite" else VcrCassette.load(**options)
         )
         self._loaded = len(self._vcr.data)
+        self._index = ReplayIndex(self.matcher)
+        self._requests: list[Any] = []  # the recorded requests, for the index
 
     @staticmethod
     def exists(path: Path | str) -> bool:
@@ -235,13 +237,29 @@ class Cassette:
         recorded is never played back to it, so every recorded request really went out.
         """
         with self._lock:
+            vcr = self._vcr
+            if recording and (
+                vcr.record_mode == VcrRecordMode.ALL
+                or not (vcr.rewound or self.allow_playback_repeats)
+            ):
+                return None  # vcrpy's rule (can_play_response_for) for replaying while recording
+            request = vcr._before_record_request(incoming)
+            if not request:
+                return None
+            requests = self._requests
+            requests.extend(request for request, _ in vcr.data[len(requests) :])
+            limit = self._loaded if recording else len(requests)
+            found = [i for i in self._index.candidates(request, requests) if i < limit]
+            counts = vcr.play_counts
             # Unplayed recordings first, in order; repeats (when allowed) only after them.
-            for repeats in (False, True) if self.allow_playback_repeats else (False,):
-                self._vcr.allow_playback_repeats = repeats
-                if self._playable(incoming, recording=recording):
-                    response: dict[str, Any] = self._vcr.play_response(incoming)
-                    return response
-            return None
+            chosen = next((i for i in found if counts[i] == 0), None)
+            if chosen is None and self.allow_playback_repeats and found:
+                chosen = found[0]
+            if chosen is None:
+                return None
+            counts[chosen] += 1
+            response: dict[str, Any] = vcr.data[chosen][1]
+            return response
 
     def index_of(self, response: dict[str, Any]) -> int | None:
         """The position in the cassette of a response `take_replay` returned."""
@@ -250,14 +268,6 @@ class Cassette:
                 if recorded is response:
                     return index
         return None
-
-    def _playable(self, incoming: Any, *, recording: bool) -> bool:
-        if not recording:
-            return incoming in self._vcr
-        loaded = (request for request, _ in self._vcr.data[: self._loaded])
-        return self._vcr.can_play_response_for(incoming) and any(
-            self.matcher.matches(request, incoming) for request in loaded
-        )
 
     def may_record(self) -> bool:
         """Whether the record mode lets a new interaction be added."""

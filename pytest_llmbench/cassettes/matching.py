@@ -160,3 +160,27 @@ def _remove_path(value: Any, path: Sequence[str]) -> None:
                 _remove_path(value[index], rest)
             else:
                 del value[index]
+
+
+class ReplayIndex:
+    """The recorded requests by match key, so finding a request's recordings is one lookup.
+
+    Matching by scanning every recording made replay quadratic in the cassette's size; the
+    key is the same (method, URL, body) that `RequestMatcher.matches` compares.
+    """
+
+    def __init__(self, matcher: RequestMatcher) -> None:
+        self.matcher = matcher
+        self._by_key: dict[tuple[str, str, str | bytes], list[int]] = {}
+        self._indexed = 0
+
+    def candidates(self, request: Any, recorded: Sequence[Any]) -> list[int]:
+        """Positions in `recorded` of the requests matching `request`, in order.
+
+        `recorded` only ever grows (recordings are appended); new entries are indexed here.
+        """
+        for position in range(self._indexed, len(recorded)):
+            key = self.matcher.key(recorded[position])
+            self._by_key.setdefault(key, []).append(position)
+        self._indexed = len(recorded)
+        return self._by_key.get(self.matcher.key(request), [])

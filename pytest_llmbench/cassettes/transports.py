@@ -17,6 +17,7 @@ import httpx
 
 from pytest_llmbench.cassettes.sanitize import safe_response_headers
 from pytest_llmbench.cassettes.serialization import headers_offset_s, new_response
+from pytest_llmbench.transport.connection import CONNECTION_KEY, ConnectionSetup
 from pytest_llmbench.transport.encoding import decode_chunks
 from pytest_llmbench.transport.paced import PacedStream
 from pytest_llmbench.transport.timing import REPLAYED_KEY
@@ -70,6 +71,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             raise cassette.unmatched(incoming)
         response = await self.inner.handle_async_request(request)
         headers_ns = time.perf_counter_ns()
+        setup = response.extensions.get(CONNECTION_KEY)
+        if isinstance(setup, ConnectionSetup) and setup.ready_ns is not None:
+            start_ns = max(start_ns, setup.ready_ns)  # the server's own time, not the connect
         if response.status_code >= 400 and not cassette.record_errors:
             cassette.unrecorded_errors.append(
                 f"{request.method} {request.url} -> {response.status_code}"

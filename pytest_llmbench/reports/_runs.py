@@ -26,3 +26,25 @@ def group_by_target(runs: Sequence[RunStats]) -> dict[str, list[RunStats]]:
     for run in runs:
         groups.setdefault(run.id, []).append(run)
     return groups
+
+
+def node_run_name(nodeid: str, param_id: str | None, target_id: str | None) -> str:
+    """A test's run name: its node id, parameters included, minus the provider:model one.
+
+    The target is a run's own field (provider, model), so one test's runs on several targets
+    share a name and sit side by side; any other parameter keeps runs apart.
+    """
+    if not param_id or not nodeid.endswith(f"[{param_id}]"):
+        return nodeid
+    base = nodeid[: -len(param_id) - 2]
+    ids = param_id
+    if target_id:
+        if ids == target_id:
+            ids = ""
+        elif ids.startswith(f"{target_id}-"):
+            ids = ids[len(target_id) + 1 :]
+        elif ids.endswith(f"-{target_id}"):
+            ids = ids[: -len(target_id) - 1]
+        else:
+            ids = ids.replace(f"-{target_id}-", "-", 1)
+    return f"{base}[{ids}]" if ids else base

@@ -33,6 +33,7 @@ COLUMNS = (
     "usage_estimated",
     "replayed",
     "error",
+    "connect_ms",
 )
 
 Cell = str | int | float | bool | None
@@ -79,6 +80,7 @@ def _row(run: RunStats, request: RequestMetrics) -> tuple[Cell, ...]:
         request.usage_estimated,
         request.replayed,
         request.error,
+        request.connect_ms,
     )
 
 

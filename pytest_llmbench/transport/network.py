@@ -2,16 +2,29 @@
 
 httpx's own transport streamed about 4x slower than aiohttp on this project's measurements;
 httpx-aiohttp's transport matched aiohttp, so it is the default (benchmarks/transport.py).
+Our wrapper adds what the timing layer needs (ConnectionSetup on `llmbench.connection`: was the
+connection new, how long it took to open) and maps every aiohttp error to an httpx one.
 """
 
 from __future__ import annotations
 
+import time
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
 import httpx
 
 from pytest_llmbench.config import ProviderConfig
+from pytest_llmbench.transport.connection import CONNECTION_KEY, ConnectionSetup
 from pytest_llmbench.transport.timing import OnComplete, TimingTransport
 
+if TYPE_CHECKING:
+    import aiohttp
+
 POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+
+# The setup of the request being sent in this task; aiohttp's trace callbacks fill it in.
+_setup: ContextVar[ConnectionSetup | None] = ContextVar("llmbench_connection_setup", default=None)
 
 
 def network_transport(
@@ -23,53 +36,160 @@ def network_transport(
         return httpx.AsyncHTTPTransport(limits=POOL_LIMITS, proxy=proxy)
     if backend != "aiohttp":
         raise ValueError(f"unknown transport backend {backend!r}; use 'aiohttp' or 'httpx'")
-    from httpx_aiohttp import AiohttpTransport
-
-    return StaleConnectionRetry(AiohttpTransport(limits=POOL_LIMITS, proxy=proxy))
+    return AiohttpNetworkTransport(proxy=proxy)
 
 
-class StaleConnectionRetry(httpx.AsyncBaseTransport):
-    """Sends a request again when a pooled keep-alive connection turned out to be closed.
+class AiohttpNetworkTransport(httpx.AsyncBaseTransport):
+    """httpx-aiohttp's transport with connection stamps, error mapping and a stale-pool resend.
 
     Some servers (llama.cpp's) close a keep-alive connection right after a streamed response;
-    aiohttp then fails writing the next request on it. httpcore checks a pooled connection
-    before reuse; this restores that behaviour. Only failures before any response byte, whose
-    cause is the peer having closed the connection, are retried.
+    aiohttp may then fail writing the next request on it. Such a request is sent once more, and
+    only when the connection that failed was a reused pooled one (a new connection failing is
+    the server's answer, left to the client's retry policy); the resend is counted in
+    `ConnectionSetup.resends`. `resolver` is aiohttp's (tests inject a slow one).
     """
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
+    def __init__(
+        self,
+        *,
+        proxy: httpx.Proxy | None = None,
+        limits: httpx.Limits = POOL_LIMITS,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
+    ) -> None:
+        from httpx_aiohttp import AiohttpTransport
+
+        self._limits = limits
+        self._resolver = resolver
+        self.inner = AiohttpTransport(limits=limits, proxy=proxy, client=self._new_session)
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_create_start.append(_connect_started)
+        trace.on_connection_create_end.append(_connect_ended)
+        trace.on_connection_reuseconn.append(_reused)
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections or 0,
+            keepalive_timeout=self._limits.keepalive_expiry,
+            ssl=self.inner.ssl_context,
+            resolver=self._resolver,
+        )
+        return aiohttp.ClientSession(connector=connector, trace_configs=[trace])
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        # Every pooled connection may be stale; a fresh one is made once they are used up.
-        for _ in range(STALE_RETRIES):
+        setup = ConnectionSetup()
+        request.extensions = {**request.extensions, CONNECTION_KEY: setup}
+        while True:
+            token = _setup.set(setup)
             try:
-                return await self.inner.handle_async_request(request)
+                response = await self.inner.handle_async_request(request)
             except httpx.TransportError as error:
-                if not _peer_closed(error):
-                    raise _refused_is_not_a_timeout(error, request) from error.__cause__
-        return await self.inner.handle_async_request(request)
+                if setup.resends or not (setup.reused and _peer_closed(error)):
+                    raise as_httpx_error(error, request) from error.__cause__
+                setup.resends += 1  # a stale pooled connection: once more, on another one
+                setup.reused = setup.connect_start_ns = setup.connect_end_ns = None
+                continue
+            except Exception as error:
+                mapped = _mapped(error, request)
+                if mapped is None:
+                    raise
+                raise mapped from error
+            finally:
+                _setup.reset(token)
+            response.stream = _MappedStream(response.stream, request)
+            response.extensions = {**response.extensions, CONNECTION_KEY: setup}
+            return response
 
     async def aclose(self) -> None:
         await self.inner.aclose()
 
 
-STALE_RETRIES = 8
+async def _connect_started(session: Any, context: Any, params: Any) -> None:
+    setup = _setup.get()
+    if setup is not None:
+        setup.reused = False
+        setup.connect_start_ns = time.perf_counter_ns()
 
 
-def _refused_is_not_a_timeout(
-    error: httpx.TransportError, request: httpx.Request
-) -> httpx.TransportError:
-    """httpx-aiohttp reports a refused connection as ConnectTimeout; it is a ConnectError."""
+async def _connect_ended(session: Any, context: Any, params: Any) -> None:
+    setup = _setup.get()
+    if setup is not None:
+        setup.connect_end_ns = setup.ready_ns = time.perf_counter_ns()
+
+
+async def _reused(session: Any, context: Any, params: Any) -> None:
+    setup = _setup.get()
+    if setup is not None:
+        setup.reused = True
+        setup.ready_ns = time.perf_counter_ns()
+
+
+class _MappedStream(httpx.AsyncByteStream):
+    """The response body, with aiohttp errors that httpx-aiohttp lets through mapped."""
+
+    __slots__ = ("_inner", "_request")
+
+    def __init__(self, inner: Any, request: httpx.Request) -> None:
+        self._inner = inner
+        self._request = request
+
+    async def __aiter__(self) -> Any:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except httpx.TransportError as error:
+            raise as_httpx_error(error, self._request) from error.__cause__
+        except Exception as error:
+            mapped = _mapped(error, self._request)
+            if mapped is None:
+                raise
+            raise mapped from error
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        except Exception as error:
+            mapped = _mapped(error, self._request)
+            if mapped is None:
+                raise
+            raise mapped from error
+
+
+def _mapped(error: BaseException, request: httpx.Request) -> httpx.TransportError | None:
+    """An aiohttp error that escaped httpx-aiohttp's mapping, as an httpx error."""
+    import aiohttp
+
+    if isinstance(error, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
+        # A malformed reply: a header line without a colon, a body shorter than its
+        # Content-Length, something that is not HTTP at all.
+        return httpx.RemoteProtocolError(f"malformed response: {error}", request=request)
+    if isinstance(error, aiohttp.ClientError):
+        return httpx.NetworkError(f"{type(error).__name__}: {error}", request=request)
+    return None
+
+
+def as_httpx_error(error: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
+    """httpx-aiohttp's mapping, corrected where it names the wrong failure."""
     import aiohttp
 
     cause = error.__cause__
+    if isinstance(cause, aiohttp.ServerDisconnectedError):  # it says ConnectTimeout
+        return httpx.RemoteProtocolError(
+            f"server disconnected without a complete response: {cause}", request=request
+        )
     if (
         isinstance(error, httpx.ConnectTimeout)
         and isinstance(cause, aiohttp.ClientConnectorError)
         and not isinstance(cause, aiohttp.ConnectionTimeoutError)
-    ):
+    ):  # a refused connection is no timeout
         return httpx.ConnectError(str(error), request=request)
+    if (
+        isinstance(error, httpx.ConnectTimeout)
+        and isinstance(cause, aiohttp.ClientOSError)
+        and not isinstance(cause, aiohttp.ClientConnectorError)
+    ):  # reset or broken pipe on an open connection
+        return httpx.NetworkError(str(error), request=request)
     return error
 
 
@@ -79,7 +199,9 @@ def _peer_closed(error: BaseException) -> bool:
     cause = error.__cause__
     if isinstance(cause, aiohttp.ServerDisconnectedError):
         return True
-    return isinstance(cause, aiohttp.ClientOSError) and "write request body" in str(cause)
+    return isinstance(cause, aiohttp.ClientOSError) and not isinstance(
+        cause, aiohttp.ClientConnectorError
+    )
 
 
 def timeouts(provider: ProviderConfig) -> httpx.Timeout:

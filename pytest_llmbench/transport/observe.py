@@ -14,7 +14,8 @@ import httpx
 
 from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.errors import ProviderError
-from pytest_llmbench.metrics import RequestMetrics, cost_usd
+from pytest_llmbench.metering import request_metrics, stamped
+from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.providers import StreamAssembler, codec_for
 from pytest_llmbench.transport.encoding import decode_chunks
 from pytest_llmbench.transport.timing import REPLAYED_KEY, TIMING_KEY, ResponseTiming
@@ -67,10 +68,9 @@ class _Observed(httpx.AsyncByteStream):
 
     def _add(self, events: list[StreamEvent]) -> None:
         """Assemble events, stamping output with the arrival of the chunk that completed them."""
-        for event in events:
-            if event.is_output:
-                self._timing.stopwatch.output(self._timing.last_arrival_ns)
-            self._assembler.add(event)
+        timing = self._timing
+        for _ in stamped(events, timing.last_arrival_ns, timing.stopwatch, self._assembler):
+            pass
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -109,22 +109,16 @@ class _Observed(httpx.AsyncByteStream):
                 usage = codec.parse_response(status, self._response.headers, body).usage
         except ProviderError as error:
             self._error = type(error).__name__
-        watch = self._timing.stopwatch
-        metrics = watch.result(
-            output_tokens=usage.output_tokens if usage is not None else None,
+        return request_metrics(
+            self._timing.stopwatch,
+            self._observer.provider,
+            self._observer.model,
+            usage=usage,
             streamed=self._streamed,
+            status=status,
+            replayed=bool(self._response.extensions.get(REPLAYED_KEY)),
+            error=self._error,
         )
-        model = self._observer.model
-        metrics.provider = self._observer.provider.name
-        metrics.model = model.id
-        metrics.status = status
-        metrics.replayed = bool(self._response.extensions.get(REPLAYED_KEY))
-        metrics.error = self._error
-        metrics.input_tokens = usage.input_tokens if usage is not None else 0
-        metrics.cost_usd = cost_usd(
-            metrics.input_tokens, metrics.output_tokens, model.input_per_mtok, model.output_per_mtok
-        )
-        return metrics
 
 
 class ObservingTransport(httpx.AsyncBaseTransport):

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 
 from pytest_llmbench.metrics import Stopwatch
+from pytest_llmbench.transport.connection import CONNECTION_KEY, ConnectionSetup
 
 TIMING_KEY = "llmbench.timing"
 REPLAYED_KEY = "llmbench.replayed"
@@ -70,7 +71,8 @@ class _TimedStream(httpx.AsyncByteStream):
 
 
 class TimingTransport(httpx.AsyncBaseTransport):
-    """Wraps a transport; t0 is taken just before the request is handed to it."""
+    """Wraps a transport; t0 is taken just before the request is handed to it, or when its
+    connection was ready if the network transport says so (`llmbench.connection`)."""
 
     def __init__(
         self, inner: httpx.AsyncBaseTransport, on_complete: OnComplete | None = None
@@ -82,6 +84,11 @@ class TimingTransport(httpx.AsyncBaseTransport):
         watch = Stopwatch()
         response = await self.inner.handle_async_request(request)
         watch.t_first_byte = time.perf_counter_ns()
+        setup = response.extensions.get(CONNECTION_KEY)
+        if isinstance(setup, ConnectionSetup):
+            if setup.ready_ns is not None:
+                watch.start_at(setup.ready_ns)
+            watch.connect_ms = setup.connect_ms
         timing = ResponseTiming(request, watch)
         timing.last_arrival_ns = watch.t_first_byte
         stream = response.stream

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from cassette_helpers import URL, Upstream, chat_body, fetch
+from vcr.request import Request as VcrRequest
 
 from pytest_llmbench.cassettes import Cassette, CassetteError
-from pytest_llmbench.cassettes.matching import normalized_uri
+from pytest_llmbench.cassettes.matching import ReplayIndex, RequestMatcher, normalized_uri
 
 
 async def record_one(path: Path, body: object = None, **request: object) -> None:
@@ -114,3 +116,16 @@ async def test_non_json_bodies_are_compared_raw(tmp_path: Path) -> None:
 )
 def test_normalized_uri_drops_volatile_parts(uri: str, expected: str) -> None:
     assert normalized_uri(uri) == expected
+
+
+def test_the_replay_index_finds_recordings_by_key_in_order() -> None:
+    def post(content: str) -> VcrRequest:
+        body = json.dumps({"messages": [{"role": "user", "content": content}]}).encode()
+        return VcrRequest("POST", "https://api.example/v1/chat", body, {})
+
+    recorded = [post("a"), post("b"), post("a")]
+    index = ReplayIndex(RequestMatcher())
+    assert index.candidates(post("a"), recorded) == [0, 2]
+    recorded.append(post("b"))  # recorded later in the run: indexed on the next lookup
+    assert index.candidates(post("b"), recorded) == [1, 3]
+    assert index.candidates(post("c"), recorded) == []

@@ -204,12 +204,9 @@ async def test_a_stall_inside_a_plain_body_ends_at_timeout_s() -> None:
                 await guarded(client.complete(PLAIN))
 
 
-# -- issue 9, item 2: no silent resends (network.py, fixed on the issue-14 branch) --------------
-
-NETWORK_FIX = "network.py fix lands with the issue-14 branch"
+# -- no silent resends: only a reused pooled connection is resent, once ---------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=NETWORK_FIX)
 @pytest.mark.parametrize("max_retries", [0, 2])
 async def test_a_server_that_closes_without_answering_sees_one_post_per_attempt(
     max_retries: int,
@@ -223,14 +220,14 @@ async def test_a_server_that_closes_without_answering_sees_one_post_per_attempt(
     assert len(server.requests) == max_retries + 1
 
 
-@pytest.mark.xfail(strict=True, reason=NETWORK_FIX)
 async def test_dropped_connections_in_a_load_are_counted_as_retries() -> None:
     from pytest_llmbench.load import LoadRun, LoadShape, cycle_requests
 
     def script(number: int) -> Script:
         if number % 11 == 10:  # one connection in 11 reads the request and hangs up
             return [READ, CLOSE]
-        return [READ, whole(200, GOOD_STREAM, "text/event-stream"), LOOP]
+        # one answer per connection, so the load keeps opening connections (and meets drops)
+        return [READ, whole(200, GOOD_STREAM, "text/event-stream", connection="close"), CLOSE]
 
     async with (
         hostile_server(script) as server,

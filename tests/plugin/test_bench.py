@@ -79,7 +79,10 @@ def test_session_summary_and_json_report(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*llmbench*", "*openai:gpt-a*"])
     data = json.loads(Path(project.path, "out.json").read_text())
-    assert {run["name"] for run in data["runs"]} == {"test_latency", "test_sync_latency"}
+    assert {run["name"] for run in data["runs"]} == {
+        "test_session_summary_and_json_report.py::test_latency",
+        "test_session_summary_and_json_report.py::test_sync_latency",
+    }
     assert len(data["outcomes"]) == 2
 
 

@@ -13,7 +13,7 @@ from pytest_llmbench.reports import write_csv
 COLUMNS = [
     "timestamp", "run", "provider", "model", "prompt_id", "status", "ttfb_ms", "ttft_ms",
     "e2e_ms", "itl_ms", "input_tokens", "output_tokens", "output_tps", "cost_usd", "bytes",
-    "retries", "usage_estimated", "replayed", "error",
+    "retries", "usage_estimated", "replayed", "error", "connect_ms",
 ]  # fmt: skip
 
 
@@ -61,6 +61,7 @@ def test_a_successful_row_holds_the_request_figures(tmp_path: Path) -> None:
         "usage_estimated": "false",
         "replayed": "false",
         "error": "",
+        "connect_ms": "",
     }
 
 

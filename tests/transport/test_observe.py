@@ -66,3 +66,29 @@ async def test_an_error_status_is_reported_with_its_class() -> None:
     body = {"error": {"message": "slow down", "code": "rate_limit_exceeded"}}
     metrics = await observe(httpx.Response(429, json=body))
     assert metrics.error == "RateLimitError" and metrics.status == 429
+
+
+async def test_sdk_and_llmclient_calls_are_metered_alike() -> None:
+    from pytest_llmbench import LLMClient
+
+    def event(text: str, finish: str | None = None) -> bytes:
+        data = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]}
+        return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+    usage = b'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}\n\n'
+    chunks = [(0.0, event("a")), (0.0, event("b")), (0.0, event("c", "stop")), (0.0, usage)]
+    headers = {"content-type": "text/event-stream"}
+
+    def answer() -> httpx.Response:
+        return httpx.Response(200, stream=PacedStream([*chunks, (0.0, b"data: [DONE]\n\n")]))
+
+    observed = await observe(httpx.Response(200, stream=answer().stream, headers=headers))
+    transport = TimingTransport(
+        httpx.MockTransport(lambda _: httpx.Response(200, stream=answer().stream, headers=headers))
+    )
+    async with LLMClient(PROVIDER, http=httpx.AsyncClient(transport=transport)) as llm:
+        own = (await llm.complete("Hi", stream=True)).metrics
+    fields = ("streamed", "input_tokens", "output_tokens", "output_events", "cost_usd", "status")
+    assert [getattr(observed, f) for f in fields] == [getattr(own, f) for f in fields]
+    assert observed.usage_estimated is own.usage_estimated is False
+    assert (observed.connect_ms, own.connect_ms) == (None, None)  # no network connection here
