@@ -22,8 +22,15 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 Kind = Literal["openai", "openai-responses", "anthropic", "gemini", "bedrock"]
-Capability = Literal["streaming", "tools", "json_schema", "vision", "system"]
-ALL_CAPABILITIES: tuple[Capability, ...] = ("streaming", "tools", "json_schema", "vision", "system")
+Capability = Literal["streaming", "tools", "json_schema", "vision", "system", "named_tool_choice"]
+ALL_CAPABILITIES: tuple[Capability, ...] = (
+    "streaming",
+    "tools",
+    "json_schema",
+    "vision",
+    "system",
+    "named_tool_choice",
+)
 
 
 class ConfigError(LLMBenchError):

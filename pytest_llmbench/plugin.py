@@ -18,6 +18,7 @@ from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderConfig, load_config
+from pytest_llmbench.conformance import collect as conformance_suite
 from pytest_llmbench.errors import LLMBenchError, ProviderError
 from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import RECORD_MODES
@@ -46,6 +47,7 @@ MARKERS = (
     "mocked: the network is blocked and llm_mock answers in the provider's wire format",
     "llm(providers=None, models=None, needs=None): restrict this test's providers and models; "
     "models lacking a needed capability are skipped",
+    conformance_suite.MARKER_HELP,
 )
 
 
@@ -109,6 +111,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="RULES",
         help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%,error_rate:>1%"',
     )
+    conformance_suite.add_option(group)
     group.addoption(
         "--llm-list",
         action="store_true",
@@ -174,6 +177,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    conformance_suite.add_suite(config)
     loaded = _load(config)
     if loaded is None:
         path, _ = _config_path(config)
@@ -337,6 +341,7 @@ def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
             outcome=outcome,
             duration_s=report.duration,
             message=message[:300],
+            conformance=conformance_suite.check_theme(item),
         )
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pytest_llmbench.files import write_text_atomically
+from pytest_llmbench.reports.conformance import conformance_section
 from pytest_llmbench.results import SCHEMA_VERSION, Results
 
 
@@ -20,8 +21,11 @@ def write_json(path: Path | str, results: Results) -> None:
     """Write `results` as JSON (indented, UTF-8), replacing `path` atomically.
 
     Non-finite floats (an infinite rate, say) are written as null, so the file is strict JSON.
+    The `conformance` section is derived from `outcomes` (reading the file back ignores it).
     """
-    write_text_atomically(path, results.model_dump_json(indent=2) + "\n")
+    data = json.loads(results.model_dump_json())
+    data["conformance"] = conformance_section(results.outcomes)
+    write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_json(path: Path | str) -> Results:
