@@ -177,7 +177,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
-    conformance_suite.add_suite(config)
+    conformance_suite.configure(config)
     loaded = _load(config)
     if loaded is None:
         path, _ = _config_path(config)

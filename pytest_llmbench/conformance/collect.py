@@ -3,6 +3,7 @@ conformance checks (the matrix rows) from ordinary tests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ THEMES = (
     "vision",
 )
 SUITE_FILES = tuple(Path(__file__).with_name(f"{theme}.py") for theme in THEMES)
+# The suite's node ids start here, wherever the package is installed.
+NODE_PREFIX = "llmbench-conformance"
 MARKER_HELP = (
     f"{MARKER}(theme): a conformance check; its outcomes fill the conformance matrix "
     "(rows grouped by theme)"
@@ -38,19 +41,52 @@ def add_option(group: pytest.OptionGroup) -> None:
     )
 
 
-def add_suite(config: pytest.Config) -> None:
-    """With --llm-conformance, collect the suite's modules: instead of the default test paths
-    when none were given, besides them when some were.
-
-    Each xdist worker parses the same command line and so collects the same items.
-    """
+def configure(config: pytest.Config) -> None:
+    """With --llm-conformance, collect the suite: only it when no test paths were given
+    (not the rootdir or testpaths), besides them when some were."""
     if not config.getoption("llm_conformance"):
         return
-    suite = [str(path) for path in SUITE_FILES]
-    if config.args_source == pytest.Config.ArgsSource.ARGS:
-        config.args = [*config.args, *(path for path in suite if path not in config.args)]
-    else:
-        config.args = suite
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args = []
+    config.pluginmanager.register(SuiteCollector(), "llmbench-conformance-suite")
+
+
+class SuiteCollector:
+    """Adds the suite's checks to the collected items, before any other plugin (the -k and
+    -m selection, the llmbench provider selection) looks at them. Registered after the
+    llmbench plugin, so it runs first among the `tryfirst` implementations."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, items: list[pytest.Item]
+    ) -> None:
+        add_suite(session, items)
+
+
+def add_suite(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """Append the suite's checks to `items`.
+
+    The modules are collected from the installed package under stable node ids
+    (`llmbench-conformance/answers.py::...`), not as paths: the package's folder is not part
+    of the user's project (its conftests must not load). Each xdist worker parses the same
+    command line and so collects the same items.
+    """
+    for path in SUITE_FILES:
+        module = pytest.Module.from_parent(session, path=path, nodeid=f"{NODE_PREFIX}/{path.name}")
+        checks = list(_items(module))
+        # Reported like any collected module, so "collected N items" counts the checks.
+        report = pytest.CollectReport(module.nodeid, "passed", None, checks)
+        session.ihook.pytest_collectreport(report=report)
+        items.extend(checks)
+
+
+def _items(collector: pytest.Collector) -> Iterator[pytest.Item]:
+    for node in collector.collect():
+        if isinstance(node, pytest.Item):
+            yield node
+        else:
+            assert isinstance(node, pytest.Collector)
+            yield from _items(node)
 
 
 def check_theme(item: pytest.Item) -> str | None:

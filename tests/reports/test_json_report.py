@@ -46,7 +46,10 @@ def test_conformance_section_has_each_check_by_target_with_outcome_and_reason(
     assert [c["name"] for c in section["checks"]] == ["test_streaming", "test_usage", "test_tools"]
     usage = section["checks"][1]
     assert usage["theme"] == "answers"
-    assert usage["results"]["anthropic:claude-b"] == {"outcome": "failed", "reason": "usage missing"}
+    assert usage["results"]["anthropic:claude-b"] == {
+        "outcome": "failed",
+        "reason": "usage missing",
+    }
     assert section["checks"][2]["results"] == {
         "openai:gpt-a": {"outcome": "skipped", "reason": "no tool support"}
     }
