@@ -75,7 +75,7 @@ def add_suite(session: pytest.Session, items: list[pytest.Item]) -> None:
         module = pytest.Module.from_parent(session, path=path, nodeid=f"{NODE_PREFIX}/{path.name}")
         checks = list(_items(module))
         # Reported like any collected module, so "collected N items" counts the checks.
-        report = pytest.CollectReport(module.nodeid, "passed", None, checks)
+        report = pytest.CollectReport(module.nodeid, "passed", None, [*checks])
         session.ihook.pytest_collectreport(report=report)
         items.extend(checks)
 
