@@ -57,7 +57,7 @@ async def test_context_length_exceeded_is_reported(llm: LLMClient) -> None:
 @check("errors", record_errors=True)
 async def test_context_overflow_error_is_not_retryable(llm: LLMClient) -> None:
     with pytest.raises(ContextLengthExceededError) as caught:
-        await llm.complete(_overflowing(llm).model_copy(update={"stream": True}))
+        await llm.complete(_overflowing(llm))
     error = caught.value
     assert error.status is not None and 400 <= error.status < 500, f"HTTP {error.status}"
     assert not error.retryable
