@@ -333,6 +333,11 @@ def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
         message = str(report.longrepr[2])
     elif report.failed:
         message = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else ""
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if crash is not None and crash.message:  # the assertion, not where it was raised
+            message = crash.message.splitlines()[0]
+    if hasattr(report, "wasxfail"):  # an expected failure (conformance_xfail): say why
+        message = f"xfail: {report.wasxfail}"
     session.outcomes.append(
         TestOutcome(
             nodeid=item.nodeid,

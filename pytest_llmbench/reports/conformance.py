@@ -58,8 +58,8 @@ def other_outcomes(outcomes: Sequence[TestOutcome]) -> list[TestOutcome]:
 
 
 def conformance_matrix(outcomes: Sequence[TestOutcome]) -> ConformanceMatrix:
-    """The matrix of the conformance checks among `outcomes`: rows and columns in the order
-    they first appear; a repeated check keeps its worst outcome."""
+    """The matrix of the conformance checks among `outcomes`: rows grouped by theme, rows and
+    columns in the order they first appear; a repeated check keeps its worst outcome."""
     tests: dict[str, None] = {}
     targets: dict[str, None] = {}
     themes: dict[str, str] = {}
@@ -72,7 +72,11 @@ def conformance_matrix(outcomes: Sequence[TestOutcome]) -> ConformanceMatrix:
         cell.runs.append(outcome)
         if _SEVERITY[outcome.outcome] > _SEVERITY[cell.outcome]:
             cell.outcome = outcome.outcome
-    return ConformanceMatrix(list(tests), list(targets), cells, themes)
+    # Rows grouped by theme (in the order themes first appear), then in first-run order:
+    # parallel runs (xdist) finish checks out of order.
+    theme_order = {theme: i for i, theme in enumerate(dict.fromkeys(themes.values()))}
+    rows = sorted(tests, key=lambda test: theme_order[themes[test]])
+    return ConformanceMatrix(rows, list(targets), cells, themes)
 
 
 def conformance_section(outcomes: Sequence[TestOutcome]) -> dict[str, Any]:

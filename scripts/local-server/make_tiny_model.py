@@ -11,7 +11,8 @@ ChatML chat template so both ``/v1/chat/completions`` and ``/v1/messages`` work.
 Tool calls and JSON-schema output (llama-server ``--jinja``) need two more things:
 - The template is Hermes-style (tools listed in the system turn, calls written as
   ``<tool_call>{"name": ..., "arguments": ...}</tool_call>``), a shape llama.cpp's
-  template analyser turns into a tool-call grammar and parser.
+  template analyser turns into a tool-call grammar and parser. No newline follows the
+  opening tag: the grammar then has to continue a call once the tag is out.
 - The tokenizer must tokenize the template's markers the way the grammar sampler
   replays them: the ChatML markers are added as control tokens (as fine-tunes that
   adopt ChatML do), and no space is prefixed after a special token, so the pieces of
@@ -32,6 +33,14 @@ Two tweaks keep replies readable and make them end:
 - The double-quote tokens get a wider logit spread too (``--quote-rate``), so that
   inside grammar-constrained JSON a string closes after a few tokens instead of
   running to max_tokens: output is valid by construction and also short.
+- ``<tool_call>`` is what the newline ending the generation prompt points to (besides
+  away from EOS), and gets a wider spread too (``--tool-call-rate``): llama.cpp's
+  grammar for a required tool call lets the model write text until it opens a call,
+  which a random model would never do. So a reply with tools offered opens with a call
+  (the model decides to call, in effect; tool_choice "none" is honoured by the server
+  masking it), and a plain reply starts with the tag as text.
+- The template writes one call per assistant turn (as older tool-use models do), so
+  llama.cpp finds no parallel tool calls and its grammar ends the reply after a call.
 The same seed always yields a byte-identical file.
 """
 
@@ -56,7 +65,7 @@ CHAT_TEMPLATE = """\
         {{- '\\n' + (tool | tojson) }}
     {%- endfor %}
     {{- '\\n</tools>\\n\\nFor each call, answer in <tool_call></tool_call> tags:\\n' }}
-    {{- '<tool_call>\\n{"name": <function-name>, "arguments": <args-json-object>}\\n</tool_call>' }}
+    {{- '<tool_call>{"name": <function-name>, "arguments": <args-json-object>}</tool_call>' }}
     {{- '<|im_end|>\\n' }}
 {%- elif messages[0]['role'] == 'system' %}
     {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}
@@ -71,14 +80,13 @@ CHAT_TEMPLATE = """\
         {%- if message.content %}
             {{- '\\n' + message.content }}
         {%- endif %}
-        {%- for tool_call in message.tool_calls %}
-            {%- if tool_call.function is defined %}
-                {%- set tool_call = tool_call.function %}
-            {%- endif %}
-            {{- '\\n<tool_call>\\n{"name": "' + tool_call.name + '", "arguments": ' }}
-            {{- tool_call.arguments | tojson }}
-            {{- '}\\n</tool_call>' }}
-        {%- endfor %}
+        {%- set tool_call = message.tool_calls[0] %}
+        {%- if tool_call.function is defined %}
+            {%- set tool_call = tool_call.function %}
+        {%- endif %}
+        {{- '\\n<tool_call>{"name": "' + tool_call.name + '", "arguments": ' }}
+        {{- tool_call.arguments | tojson }}
+        {{- '}</tool_call>' }}
         {{- '<|im_end|>\\n' }}
     {%- elif message.role == 'tool' %}
         {%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}
@@ -104,6 +112,7 @@ ADDED_TOKENS = (
     ("<tool_response>", gguf.TokenType.USER_DEFINED),
     ("</tool_response>", gguf.TokenType.USER_DEFINED),
 )
+TOOL_CALL_TOKEN = "<tool_call>"
 QUOTE_TOKENS = ('"', '\u2581"')  # a bare double quote, with and without a leading space
 SUPPRESSED_LOGIT = -30.0  # far below any reachable logit: never sampled
 LOGIT_NOISE_STD = 3.0  # spread of the random (context-dependent) logits
@@ -141,13 +150,16 @@ def write_tokenizer(w: gguf.GGUFWriter, fields: dict[str, gguf.ReaderField]) -> 
 
 
 def logit_bias(tokens: list[str], types: list[int], eos: int) -> np.ndarray:
-    """Per-token logit bias: 0 for printable-ASCII normal tokens and EOS, else very negative."""
+    """Per-token logit bias: 0 for printable-ASCII normal tokens, EOS and the tool-call
+    opening tag, else very negative."""
     bias = np.full(len(tokens), SUPPRESSED_LOGIT, dtype=np.float32)
     for i, (text, ttype) in enumerate(zip(tokens, types, strict=True)):
         text = text.replace("\u2581", " ")  # SentencePiece marks spaces with U+2581
         if ttype == gguf.TokenType.NORMAL and text.isascii() and text.isprintable():
             bias[i] = 0.0
     bias[eos] = 0.0
+    if TOOL_CALL_TOKEN in tokens:
+        bias[tokens.index(TOOL_CALL_TOKEN)] = 0.0
     return bias
 
 
@@ -166,6 +178,7 @@ def make_model(
     seed: int,
     stop_rate: float,
     quote_rate: float,
+    tool_call_rate: float,
     dtype: str,
 ) -> None:
     fields, tokens, types, eos = read_vocab(vocab)
@@ -205,14 +218,18 @@ def make_model(
     for quote in QUOTE_TOKENS:
         if quote in tokens:
             output[tokens.index(quote)] *= eos_spread(n_candidates, quote_rate, rng)
+    output[tokens.index(TOOL_CALL_TOKEN)] *= eos_spread(n_candidates, tool_call_rate, rng)
     output[:, 0] = bias / h0
 
     embd = rng.standard_normal((n_vocab, width), dtype=np.float32)
     embd[:, 0] = bias_channel
     eos_direction = output[eos, 1:] / np.linalg.norm(output[eos, 1:])
+    call = output[tokens.index(TOOL_CALL_TOKEN), 1:]
+    call_direction = call / np.linalg.norm(call)
     for newline in NEWLINE_TOKENS:
-        if newline in tokens:  # anti-aligned: EOS logit sqrt(width-1) std below its mean
-            embd[tokens.index(newline), 1:] = -eos_direction * np.sqrt(width - 1)
+        if newline in tokens:  # away from EOS, towards <tool_call>: sqrt((width-1)/2) std each
+            toward = (call_direction - eos_direction) / np.sqrt(2)
+            embd[tokens.index(newline), 1:] = toward * np.sqrt(width - 1)
 
     w = gguf.GGUFWriter(out, "llama")
     w.add_name(f"pytest-llmbench tiny random llama {layers}x{width}")
@@ -281,6 +298,12 @@ def main() -> None:
         help="share of positions where a double quote is the most likely token",
     )
     ap.add_argument(
+        "--tool-call-rate",
+        type=float,
+        default=0.02,
+        help="share of positions where <tool_call> is the most likely token",
+    )
+    ap.add_argument(
         "--dtype", choices=["f32", "f16"], default="f32", help="type of the big matrices"
     )
     args = ap.parse_args()
@@ -294,6 +317,7 @@ def main() -> None:
         args.seed,
         args.stop_rate,
         args.quote_rate,
+        args.tool_call_rate,
         args.dtype,
     )
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")

@@ -48,7 +48,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     folder = tmp_path_factory.mktemp("tiny")
     _vocab(folder / "vocab.gguf")
     _generator().make_model(
-        folder / "vocab.gguf", folder / "tiny.gguf", 1, 16, 1234, 0.01, 0.1, "f32"
+        folder / "vocab.gguf", folder / "tiny.gguf", 1, 16, 1234, 0.01, 0.1, 0.05, "f32"
     )
     reader = gguf.GGUFReader(folder / "tiny.gguf")
     return {key: field.contents() for key, field in reader.fields.items()}

@@ -127,6 +127,17 @@ def test_matrix_rows_are_grouped_under_their_theme() -> None:
     assert rows.index(["tools"]) < rows.index(["test_one_call", "✓"])
 
 
+def test_rows_of_a_theme_stay_together_when_checks_finish_out_of_order() -> None:
+    outcomes = [
+        outcome("test_usage", "openai:gpt-a", "passed", theme="answers"),
+        outcome("test_one_call", "openai:gpt-a", "passed", theme="tools"),
+        outcome("test_text", "openai:gpt-a", "passed", theme="answers"),
+    ]
+    rows = [line.split() for line in render(results(outcomes=outcomes)).splitlines()]
+    assert rows.index(["test_text", "✓"]) < rows.index(["tools"])
+    assert rows.count(["answers"]) == 1
+
+
 def test_failed_checks_are_listed_with_their_reason() -> None:
     text = render(results())
     assert "✗ test_usage [anthropic:claude-b]: usage missing" in text
