@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import pytest
 
 from pytest_llmbench.client import LLMClient
+from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.types import Completion, Message, Request, StreamEvent, ToolSpec
 
 # The marker that puts a test in the conformance matrix; its argument is the check's theme.
@@ -17,19 +18,26 @@ PROMPT = "Write one sentence about the sea."
 MAX_CONTEXT_FOR_WINDOW_CHECKS = 32_768
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Why a check does not apply to a provider:model (None when it does).
+Applies = Callable[[ProviderConfig, ModelConfig], "str | None"]
 
 
 def check(
-    theme: str, *, needs: Iterable[str] = (), record_errors: bool = False
+    theme: str,
+    *,
+    needs: Iterable[str] = (),
+    record_errors: bool = False,
+    applies: Applies | None = None,
 ) -> Callable[[F], F]:
     """Make an async test function a conformance check: live, in the matrix under `theme`,
-    skipped on models lacking any capability in `needs`."""
+    skipped on models lacking any capability in `needs` or for which `applies` gives a
+    reason. Both are decided at collection, so a skipped check needs no cassette."""
 
     def apply(function: F) -> F:
         marks = [
             pytest.mark.asyncio,
             pytest.mark.live(record_errors=record_errors),
-            getattr(pytest.mark, MARKER)(theme),
+            getattr(pytest.mark, MARKER)(theme, applies=applies),
         ]
         if needs:
             marks.append(pytest.mark.llm(needs=list(needs)))
@@ -53,18 +61,30 @@ def conversation(*turns: tuple[str, str], **fields: Any) -> Request:
     return Request(messages=messages, temperature=0, **fields)
 
 
-def require_kind(llm: LLMClient, kinds: Iterable[str], why: str) -> None:
-    """Skip unless the provider speaks one of `kinds`; `why` says what the others lack."""
-    if llm.provider.kind not in set(kinds):
-        pytest.skip(f"{llm.provider.kind} provider {llm.provider.name}: {why}")
+def kind_in(kinds: Iterable[str], why: str) -> Applies:
+    """Applies to providers speaking one of `kinds`; `why` says what the others lack."""
+    allowed = frozenset(kinds)
+
+    def applies(provider: ProviderConfig, model: ModelConfig) -> str | None:
+        return None if provider.kind in allowed else f"{provider.kind} provider: {why}"
+
+    return applies
 
 
-def require_small_window(llm: LLMClient) -> int:
-    """The context window, skipping models whose window costs too much to fill."""
-    window = llm.model.context_window
+def small_window(provider: ProviderConfig, model: ModelConfig) -> str | None:
+    """Applies to models whose context window is cheap to fill."""
+    window = model.context_window
     if window > MAX_CONTEXT_FOR_WINDOW_CHECKS:
-        pytest.skip(f"context window {window:,} tokens: filling it costs too much")
-    return window
+        return f"context window {window:,} tokens: filling it costs too much"
+    return None
+
+
+def with_credentials(provider: ProviderConfig, model: ModelConfig) -> str | None:
+    """Applies to providers that take credentials (a keyless local server serves its one
+    loaded model under any key and model name)."""
+    if provider.api_key_env is None and provider.kind != "bedrock":
+        return f"provider {provider.name} takes no credentials"
+    return None
 
 
 async def events_of(llm: LLMClient, request: Request) -> tuple[list[StreamEvent], Completion]:

@@ -66,15 +66,32 @@ class SuiteCollector:
 
 
 class ExpectedFailures:
-    """Conformance checks a model's `conformance_xfail` (models.toml) names run as strict
-    xfail: the known deviation does not fail the run, and its fix (an XPASS) does."""
+    """Per provider:model marks on conformance checks: a skip where the check does not apply
+    (decided here, before any fixture, so replays need no cassette for it), and strict xfail
+    for the checks a model's `conformance_xfail` (models.toml) names: the known deviation
+    does not fail the run, and its fix (an XPASS) does."""
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
+            skip = not_applicable(item)
+            if skip is not None:
+                item.add_marker(pytest.mark.skip(reason=skip))
             reason = expected_failure(item)
             if reason is not None:
                 item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+
+
+def not_applicable(item: pytest.Item) -> str | None:
+    """Why this conformance check does not apply to its target, if it does not."""
+    marker = item.get_closest_marker(MARKER)
+    callspec = getattr(item, "callspec", None)
+    target = callspec.params.get("llm_target") if callspec is not None else None
+    applies = marker.kwargs.get("applies") if marker is not None else None
+    if target is None or applies is None:
+        return None
+    reason = applies(target.provider, target.model)
+    return f"{target.id}: {reason}" if reason else None
 
 
 def expected_failure(item: pytest.Item) -> str | None:

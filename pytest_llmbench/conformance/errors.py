@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_llmbench.client import LLMClient
-from pytest_llmbench.conformance.check import ask, check, require_small_window
+from pytest_llmbench.conformance.check import ask, check, small_window, with_credentials
 from pytest_llmbench.errors import (
     AuthenticationError,
     ContextLengthExceededError,
@@ -35,26 +35,18 @@ WRONG_KEY = "llmbench-conformance-wrong-key"
 
 
 def _overflowing(llm: LLMClient) -> Request:
-    window = require_small_window(llm)
+    window = llm.model.context_window
     # A word a token at the least: twice the window is well past it.
     return Request(messages=[{"role": "user", "content": "overflow " * (window * 2)}], max_tokens=4)
 
 
-def _require_credentials(llm: LLMClient) -> None:
-    if llm.provider.api_key_env is None and llm.provider.kind != "bedrock":
-        pytest.skip(
-            f"provider {llm.provider.name} takes no credentials (a local server serving "
-            "its one loaded model under any key and model name)"
-        )
-
-
-@check("errors", record_errors=True)
+@check("errors", record_errors=True, applies=small_window)
 async def test_context_length_exceeded_is_reported(llm: LLMClient) -> None:
     with pytest.raises(ContextLengthExceededError):
         await llm.complete(_overflowing(llm))
 
 
-@check("errors", record_errors=True)
+@check("errors", record_errors=True, applies=small_window)
 async def test_context_overflow_error_is_not_retryable(llm: LLMClient) -> None:
     with pytest.raises(ContextLengthExceededError) as caught:
         await llm.complete(_overflowing(llm))
@@ -76,18 +68,16 @@ async def test_malformed_request_is_an_invalid_request_error(llm: LLMClient) -> 
     assert not isinstance(caught.value, ContextLengthExceededError)
 
 
-@check("errors", record_errors=True)
+@check("errors", record_errors=True, applies=with_credentials)
 async def test_bad_key_is_an_authentication_error(llm: LLMClient) -> None:
-    _require_credentials(llm)
     client = LLMClient(llm.provider, llm.model, http=llm.http, api_key=WRONG_KEY)
     with pytest.raises(AuthenticationError) as caught:
         await client.complete(ask(max_tokens=1))
     assert caught.value.status in (401, 403), f"HTTP {caught.value.status}"
 
 
-@check("errors", record_errors=True)
+@check("errors", record_errors=True, applies=with_credentials)
 async def test_unknown_model_is_model_not_found(llm: LLMClient) -> None:
-    _require_credentials(llm)
     model = llm.model.model_copy(update={"id": "llmbench-no-such-model", "deployment": None})
     client = LLMClient(llm.provider, model, http=llm.http)
     with pytest.raises(ModelNotFoundError) as caught:

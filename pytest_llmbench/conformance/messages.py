@@ -7,8 +7,8 @@ from pytest_llmbench.conformance.check import (
     ask,
     check,
     conversation,
-    require_kind,
-    require_small_window,
+    kind_in,
+    small_window,
     usage_of,
 )
 from pytest_llmbench.errors import InvalidRequestError
@@ -48,9 +48,8 @@ async def test_multi_turn_history_reaches_the_model(llm: LLMClient) -> None:
     assert usage_of(with_history)[0] > usage_of(alone)[0], "earlier turns did not count"
 
 
-@check("messages")
+@check("messages", applies=kind_in(("anthropic", "bedrock"), "documents no assistant prefill"))
 async def test_assistant_prefill_is_continued(llm: LLMClient) -> None:
-    require_kind(llm, ("anthropic", "bedrock"), "documents no assistant prefill")
     prefill = "The sea is"
     request = conversation(("user", "Describe the sea."), ("assistant", prefill), max_tokens=8)
     completion = await llm.complete(request)
@@ -85,9 +84,9 @@ async def test_empty_user_content_is_answered_or_rejected_cleanly(llm: LLMClient
         assert rejection.message.strip(), "the rejection says nothing"
 
 
-@check("messages")
+@check("messages", applies=small_window)
 async def test_long_prompt_near_the_window_is_accepted(llm: LLMClient) -> None:
-    window = require_small_window(llm)
+    window = llm.model.context_window
     # " sea" is one token in every common vocabulary: about half the window in all.
     prompt = "Summarize:" + " sea" * (window // 2)
     completion = await llm.complete(ask(prompt, max_tokens=4))

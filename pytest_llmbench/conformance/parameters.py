@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_llmbench.client import LLMClient
-from pytest_llmbench.conformance.check import ask, check, require_kind, usage_of
+from pytest_llmbench.conformance.check import ask, check, kind_in, usage_of
 from pytest_llmbench.types import Completion
 
 __all__ = [
@@ -27,7 +27,7 @@ STOP_SEQUENCE_REASON = {
     "gemini": "STOP",
 }
 STOP_KINDS = tuple(STOP_SEQUENCE_REASON)
-NO_STOP = "has no stop-sequence parameter"
+STOP_KIND = kind_in(STOP_KINDS, "has no stop-sequence parameter")
 
 
 @check("parameters")
@@ -57,9 +57,8 @@ async def _stopped_on_a_word(llm: LLMClient) -> tuple[Completion, str, str]:
     return stopped, cut, free.text[: free.text.find(cut)]
 
 
-@check("parameters")
+@check("parameters", applies=STOP_KIND)
 async def test_stop_sequence_stops_with_stop_and_the_raw_reason(llm: LLMClient) -> None:
-    require_kind(llm, STOP_KINDS, NO_STOP)
     stopped, cut, _ = await _stopped_on_a_word(llm)
     assert stopped.finish_reason == "stop", f"stop {cut!r}: {stopped.raw_finish_reason!r}"
     expected = STOP_SEQUENCE_REASON[llm.provider.kind]
@@ -68,17 +67,15 @@ async def test_stop_sequence_stops_with_stop_and_the_raw_reason(llm: LLMClient) 
     )
 
 
-@check("parameters")
+@check("parameters", applies=STOP_KIND)
 async def test_stop_sequence_is_left_out_of_the_text(llm: LLMClient) -> None:
-    require_kind(llm, STOP_KINDS, NO_STOP)
     stopped, cut, before = await _stopped_on_a_word(llm)
     assert cut not in stopped.text, f"the stop sequence {cut!r} is in {stopped.text!r}"
     assert stopped.text.strip(), f"nothing kept of the text before {cut!r} ({before!r})"
 
 
-@check("parameters")
+@check("parameters", applies=kind_in(("openai", "gemini"), "documents no seed parameter"))
 async def test_temperature_zero_with_seed_repeats(llm: LLMClient) -> None:
-    require_kind(llm, ("openai", "gemini"), "documents no seed parameter")
     request = ask(max_tokens=12, seed=1234)
     first = await llm.complete(request)
     second = await llm.complete(request)
