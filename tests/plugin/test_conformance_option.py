@@ -152,3 +152,37 @@ def test_a_check_calls_the_selected_provider(local: pytest.Pytester, server: Fak
     )
     result.assert_outcomes(passed=1)
     assert [r["body"]["max_tokens"] for r in server.requests] == [4]
+
+
+def test_a_check_for_another_wire_format_is_skipped_without_a_cassette(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(
+        "--llm-conformance", "--llm-provider=local", "-k", "prefill", "--llm-replay",
+        "--llm-strict", "-rs",
+    )  # fmt: skip
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*local:tiny: openai provider: documents no assistant prefill*"])
+
+
+def _expect_failures(project: pytest.Pytester, checks: dict[str, str]) -> None:
+    toml = Path(project.path, "models.toml")
+    table = "\n".join(f'{name} = "{why}"' for name, why in checks.items())
+    toml.write_text(f"{toml.read_text()}\n[providers.local.models.conformance_xfail]\n{table}\n")
+
+
+def test_a_known_deviation_runs_as_an_expected_failure(local: pytest.Pytester) -> None:
+    # The loopback server stops for "stop" whatever max_tokens says.
+    _expect_failures(local, {"test_max_tokens_stops_with_length": "ignores max_tokens"})
+    result = local.runpytest(
+        "--llm-conformance", "--llm-provider=local", "-k", "max_tokens_stops", "-rx"
+    )
+    result.assert_outcomes(xfailed=1)
+    result.stdout.fnmatch_lines(["*known deviation of local:tiny: ignores max_tokens*"])
+
+
+def test_a_fixed_deviation_fails_the_run(local: pytest.Pytester) -> None:
+    _expect_failures(local, {"test_answer_has_a_response_id": "sends no id"})
+    result = local.runpytest("--llm-conformance", "--llm-provider=local", "-k", "response_id")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*XPASS(strict)*"])
