@@ -25,6 +25,7 @@ from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderConfig, load_config
+from pytest_llmbench.conformance import collect as conformance_suite
 from pytest_llmbench.errors import LLMBenchError, ProviderError
 from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import RECORD_MODES
@@ -55,6 +56,7 @@ MARKERS = (
     "mocked: the network is blocked and llm_mock answers in the provider's wire format",
     "llm(providers=None, models=None, needs=None): restrict this test's providers and models; "
     "models lacking a needed capability are skipped",
+    conformance_suite.MARKER_HELP,
 )
 
 
@@ -120,6 +122,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help='regression limits against --llm-baseline, e.g. "ttft.p95:+20%%,error_rate:>1%%"; '
         "with --llm-drift also drift:any, drift:added, drift:removed, drift:retyped",
     )
+    conformance_suite.add_option(group)
     group.addoption(
         "--llm-list",
         action="store_true",
@@ -189,6 +192,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     benchmark_link.register(config)
     config.pluginmanager.register(recording_notes.SessionNotes(), "llmbench-recording-notes")
+    conformance_suite.configure(config)
     loaded = _load(config)
     if loaded is None:
         path, _ = _config_path(config)
@@ -349,6 +353,11 @@ def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
         message = str(report.longrepr[2])
     elif report.failed:
         message = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else ""
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if crash is not None and crash.message:  # the assertion, not where it was raised
+            message = crash.message.splitlines()[0]
+    if hasattr(report, "wasxfail"):  # an expected failure (conformance_xfail): say why
+        message = f"xfail: {report.wasxfail}"
     session.outcomes.append(
         TestOutcome(
             nodeid=item.nodeid,
@@ -357,6 +366,7 @@ def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
             outcome=outcome,
             duration_s=report.duration,
             message=message[:300],
+            conformance=conformance_suite.check_theme(item),
         )
     )
 

@@ -28,6 +28,8 @@ class TestOutcome(BaseModel):
     duration_s: float = 0.0
     message: str = ""
     replayed: bool = False
+    # The theme of a conformance check (a matrix row); None for an ordinary test.
+    conformance: str | None = None
 
 
 class RunMeta(BaseModel):

@@ -14,7 +14,11 @@ from pytest_llmbench.files import write_text_atomically
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.reports import _format, svg
 from pytest_llmbench.reports._runs import group_by_target, group_runs, run_label
-from pytest_llmbench.reports.conformance import conformance_matrix
+from pytest_llmbench.reports.conformance import (
+    conformance_matrix,
+    conformance_outcomes,
+    other_outcomes,
+)
 from pytest_llmbench.reports.drift_report import drift_section
 from pytest_llmbench.results import Outcome, Results, RunMeta, TestOutcome
 from pytest_llmbench.stats import Distribution, RunStats, total_cost
@@ -121,6 +125,7 @@ def render_html(results: Results) -> str:
         _run_section(results.runs),
         _plot_section(results.runs),
         _conformance_section(results.outcomes),
+        _outcomes_section(other_outcomes(results.outcomes)),
         drift_section(results.drift),
         f"<footer>pytest-llmbench {escape(_version())} · results schema version "
         f"{results.schema_version}</footer>",
@@ -185,10 +190,11 @@ def _summary(results: Results) -> str:
         ("output tokens", f"{sum(r.output_tokens for r in runs):,}", False),
         ("cost $", _format.usd(total_cost(r.cost_usd for r in runs)), False),
     ]
-    if results.outcomes:
-        counts = Counter(o.outcome for o in results.outcomes)
+    checks = conformance_outcomes(results.outcomes)
+    if checks:
+        counts = Counter(o.outcome for o in checks)
         bad = counts["failed"] + counts["error"]
-        stats.append(("checks passed", f"{counts['passed']} / {len(results.outcomes)}", bad > 0))
+        stats.append(("checks passed", f"{counts['passed']} / {len(checks)}", bad > 0))
     cards = "".join(
         f'<div class="card stat{" bad" if bad else ""}"><div class="value">{escape(value)}</div>'
         f'<div class="label">{escape(label)}</div></div>'
@@ -377,14 +383,19 @@ def _error_chart(by_target: dict[str, list[RunStats]], colors: dict[str, str]) -
 
 
 def _conformance_section(outcomes: Sequence[TestOutcome]) -> str:
-    if not outcomes:
+    if not conformance_outcomes(outcomes):
         return ""
     matrix = conformance_matrix(outcomes)
     head = "<th>check</th>" + "".join(
         f'<th class="target">{escape(t)}</th>' for t in matrix.targets
     )
     rows = []
+    theme = None
     for test in matrix.tests:
+        if matrix.themes.get(test) != theme:
+            theme = matrix.themes.get(test)
+            span = len(matrix.targets) + 1
+            rows.append(f'<tr class="theme"><th colspan="{span}">{escape(theme or "")}</th></tr>')
         cells = []
         for target in matrix.targets:
             cell = matrix.cell(test, target)
@@ -407,3 +418,23 @@ def _conformance_section(outcomes: Sequence[TestOutcome]) -> str:
 def _known(cost: float | None) -> float:
     """An unknown cost as NaN, which the bar chart leaves out."""
     return math.nan if cost is None else cost
+
+
+def _outcomes_section(outcomes: Sequence[TestOutcome]) -> str:
+    """Ordinary provider tests, apart from the conformance matrix."""
+    if not outcomes:
+        return ""
+    rows = []
+    for outcome in outcomes:
+        symbol, cls = CELLS[outcome.outcome]
+        reason = outcome.message if outcome.outcome != "passed" else ""
+        rows.append(
+            f'<tr><td class="check">{escape(outcome.name)}</td><td>{escape(outcome.target)}</td>'
+            f'<td class="cell {cls}">{escape(symbol)}</td><td>{escape(reason)}</td></tr>'
+        )
+    return (
+        "<section><h2>Tests</h2>"
+        '<div class="table-wrap"><table class="matrix"><thead><tr><th>test</th><th>target</th>'
+        f"<th>outcome</th><th>reason</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "</div></section>"
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pytest_llmbench.files import write_text_atomically
+from pytest_llmbench.reports.conformance import conformance_section
 from pytest_llmbench.results import SCHEMA_VERSION, Results
 
 
@@ -20,8 +21,11 @@ def render_json(results: Results) -> str:
     """`results` as the text `write_json` writes (indented, one trailing newline).
 
     Non-finite floats (an infinite rate, say) become null, so the text is strict JSON.
+    The `conformance` section is derived from `outcomes` (reading the file back ignores it).
     """
-    return results.model_dump_json(indent=2) + "\n"
+    data = json.loads(results.model_dump_json())
+    data["conformance"] = conformance_section(results.outcomes)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_json(path: Path | str, results: Results) -> None:

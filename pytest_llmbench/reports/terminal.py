@@ -21,7 +21,11 @@ from rich.text import Text
 from pytest_llmbench.reports import _format
 from pytest_llmbench.reports._runs import group_runs
 from pytest_llmbench.reports.comparison import Comparison
-from pytest_llmbench.reports.conformance import conformance_matrix
+from pytest_llmbench.reports.conformance import (
+    conformance_matrix,
+    conformance_outcomes,
+    other_outcomes,
+)
 from pytest_llmbench.results import Outcome, Results, TestOutcome
 from pytest_llmbench.stats import Distribution, RunStats
 
@@ -66,8 +70,12 @@ def render_terminal(results: Results, console: Console, *, detailed: bool = Fals
                 style="yellow",
             )
         )
-    if results.outcomes:
-        sections.append(Group(_conformance_table(results.outcomes), conformance_legend()))
+    if conformance_outcomes(results.outcomes):
+        matrix = _conformance_table(results.outcomes)
+        failures = _conformance_failures(results.outcomes)
+        sections.append(Group(matrix, conformance_legend(), *failures))
+    if other_outcomes(results.outcomes):
+        sections.append(_outcomes_table(other_outcomes(results.outcomes)))
     for index, section in enumerate(sections):
         if index:
             console.print()
@@ -275,6 +283,14 @@ def conformance_legend() -> Columns:
     return Columns(items, padding=(0, 2))
 
 
+def _conformance_failures(outcomes: Sequence[TestOutcome]) -> list[Text]:
+    """One line per failed check and target, with why it failed."""
+    return [
+        Text(f"✗ {test} [{target}]: {failed.message or failed.outcome}", style="red")
+        for test, target, failed in conformance_matrix(outcomes).failures()
+    ]
+
+
 def _conformance_table(outcomes: Sequence[TestOutcome]) -> Table:
     matrix = conformance_matrix(outcomes)
     table = Table(
@@ -286,7 +302,11 @@ def _conformance_table(outcomes: Sequence[TestOutcome]) -> Table:
     table.add_column("check", overflow="fold", min_width=min(longest, 40))
     for target in matrix.targets:
         table.add_column(Text(target), justify="center", overflow="fold")
+    theme = None
     for test in matrix.tests:
+        if matrix.themes.get(test) != theme:
+            theme = matrix.themes.get(test)
+            table.add_row(Text(theme or "", style="bold dim"))
         cells: list[Text] = []
         for target in matrix.targets:
             cell = matrix.cell(test, target)
@@ -296,4 +316,18 @@ def _conformance_table(outcomes: Sequence[TestOutcome]) -> Table:
                 symbol, style = SYMBOLS[cell.outcome]
                 cells.append(Text(symbol, style=style))
         table.add_row(Text(test), *cells)
+    return table
+
+
+def _outcomes_table(outcomes: Sequence[TestOutcome]) -> Table:
+    """Ordinary provider tests (not conformance checks): one row per test and target."""
+    table = Table(title=Text("Tests", style="bold"), title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("test", overflow="fold")
+    table.add_column("target", overflow="fold")
+    table.add_column("outcome", justify="center")
+    table.add_column("reason", overflow="fold")
+    for outcome in outcomes:
+        symbol, style = SYMBOLS[outcome.outcome]
+        reason = outcome.message if outcome.outcome != "passed" else ""
+        table.add_row(outcome.name, outcome.target, Text(symbol, style=style), reason)
     return table

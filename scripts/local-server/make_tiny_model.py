@@ -8,6 +8,17 @@ real: a llama architecture, a real tokenizer (copied from one of the
 vocab-only GGUF files that ship in llama.cpp's ``models/`` folder) and a
 ChatML chat template so both ``/v1/chat/completions`` and ``/v1/messages`` work.
 
+Tool calls and JSON-schema output (llama-server ``--jinja``) need two more things:
+- The template is Hermes-style (tools listed in the system turn, calls written as
+  ``<tool_call>{"name": ..., "arguments": ...}</tool_call>``), a shape llama.cpp's
+  template analyser turns into a tool-call grammar and parser. No newline follows the
+  opening tag: the grammar then has to continue a call once the tag is out.
+- The tokenizer must tokenize the template's markers the way the grammar sampler
+  replays them: the ChatML markers are added as control tokens (as fine-tunes that
+  adopt ChatML do), and no space is prefixed after a special token, so the pieces of
+  the generation prompt ``<|im_start|>assistant\n`` spell it exactly. Without these the
+  grammar rejects its own prompt and llama-server answers "Failed to initialize samplers".
+
 Two tweaks keep replies readable and make them end:
 - Dimension 0 of the residual stream is a constant "bias channel" (set in every
   token embedding, never written by a layer), so column 0 of the output matrix
@@ -19,6 +30,17 @@ Two tweaks keep replies readable and make them end:
   after roughly 1/stop-rate tokens (greedy; a bit sooner when sampling). The
   newline that ends the ChatML generation prompt points away from EOS, so a
   reply never starts with EOS (never comes back empty).
+- The double-quote tokens get a wider logit spread too (``--quote-rate``), so that
+  inside grammar-constrained JSON a string closes after a few tokens instead of
+  running to max_tokens: output is valid by construction and also short.
+- ``<tool_call>`` is what the newline ending the generation prompt points to (besides
+  away from EOS), and gets a wider spread too (``--tool-call-rate``): llama.cpp's
+  grammar for a required tool call lets the model write text until it opens a call,
+  which a random model would never do. So a reply with tools offered opens with a call
+  (the model decides to call, in effect; tool_choice "none" is honoured by the server
+  masking it), and a plain reply starts with the tag as text.
+- The template writes one call per assistant turn (as older tool-use models do), so
+  llama.cpp finds no parallel tool calls and its grammar ends the reply after a call.
 The same seed always yields a byte-identical file.
 """
 
@@ -31,15 +53,73 @@ from statistics import NormalDist
 import gguf
 import numpy as np
 
-CHATML_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+# Hermes-style ChatML with tools: our own wording of the widely used format.
+CHAT_TEMPLATE = """\
+{%- if tools %}
+    {{- '<|im_start|>system\\n' }}
+    {%- if messages[0]['role'] == 'system' %}
+        {{- messages[0]['content'] + '\\n\\n' }}
+    {%- endif %}
+    {{- '# Tools\\n\\nYou may call functions. Signatures in <tools></tools>:\\n<tools>' }}
+    {%- for tool in tools %}
+        {{- '\\n' + (tool | tojson) }}
+    {%- endfor %}
+    {{- '\\n</tools>\\n\\nFor each call, answer in <tool_call></tool_call> tags:\\n' }}
+    {{- '<tool_call>{"name": <function-name>, "arguments": <args-json-object>}</tool_call>' }}
+    {{- '<|im_end|>\\n' }}
+{%- elif messages[0]['role'] == 'system' %}
+    {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}
+{%- endif %}
+{%- for message in messages %}
+    {%- if message.role == 'user' or (message.role == 'system' and not loop.first) %}
+        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}
+    {%- elif message.role == 'assistant' and not message.tool_calls %}
+        {{- '<|im_start|>assistant\\n' + message.content + '<|im_end|>\\n' }}
+    {%- elif message.role == 'assistant' %}
+        {{- '<|im_start|>assistant' }}
+        {%- if message.content %}
+            {{- '\\n' + message.content }}
+        {%- endif %}
+        {%- set tool_call = message.tool_calls[0] %}
+        {%- if tool_call.function is defined %}
+            {%- set tool_call = tool_call.function %}
+        {%- endif %}
+        {{- '\\n<tool_call>{"name": "' + tool_call.name + '", "arguments": ' }}
+        {{- tool_call.arguments | tojson }}
+        {{- '}</tool_call>' }}
+        {{- '<|im_end|>\\n' }}
+    {%- elif message.role == 'tool' %}
+        {%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\\n<tool_response>\\n' + message.content + '\\n</tool_response>' }}
+        {%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}
+            {{- '<|im_end|>\\n' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+{%- endif %}
+"""
+# Tokens the vocabulary lacks and the template writes: ChatML's turn markers are control
+# tokens (never sampled as text), the tool tags user-defined ones (text that tokenizes whole).
+ADDED_TOKENS = (
+    ("<|im_start|>", gguf.TokenType.CONTROL),
+    ("<|im_end|>", gguf.TokenType.CONTROL),
+    ("<tool_call>", gguf.TokenType.USER_DEFINED),
+    ("</tool_call>", gguf.TokenType.USER_DEFINED),
+    ("<tool_response>", gguf.TokenType.USER_DEFINED),
+    ("</tool_response>", gguf.TokenType.USER_DEFINED),
 )
+TOOL_CALL_TOKEN = "<tool_call>"
+QUOTE_TOKENS = ('"', '\u2581"')  # a bare double quote, with and without a leading space
 SUPPRESSED_LOGIT = -30.0  # far below any reachable logit: never sampled
 LOGIT_NOISE_STD = 3.0  # spread of the random (context-dependent) logits
 NEWLINE_TOKENS = ("<0x0A>", "\u010a")  # "\n" in SentencePiece / GPT-2 byte-level BPE vocabs
+
+
+TOKEN_ARRAYS = ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type")
 
 
 def read_vocab(path: Path) -> tuple[dict[str, gguf.ReaderField], list[str], list[int], int]:
@@ -52,14 +132,34 @@ def read_vocab(path: Path) -> tuple[dict[str, gguf.ReaderField], list[str], list
     return fields, tokens, types, eos
 
 
+def write_tokenizer(w: gguf.GGUFWriter, fields: dict[str, gguf.ReaderField]) -> None:
+    """Copy the tokenizer, with ADDED_TOKENS appended and no space prefixed after specials."""
+    for key, field in fields.items():
+        if key in TOKEN_ARRAYS or key == "tokenizer.ggml.add_space_prefix":
+            continue
+        sub_type = field.types[-1] if field.types[0] == gguf.GGUFValueType.ARRAY else None
+        w.add_key_value(key, field.contents(), field.types[0], sub_type)
+    tokens = fields["tokenizer.ggml.tokens"].contents() + [t for t, _ in ADDED_TOKENS]
+    scores = fields["tokenizer.ggml.scores"].contents() + [0.0] * len(ADDED_TOKENS)
+    types = fields["tokenizer.ggml.token_type"].contents() + [int(k) for _, k in ADDED_TOKENS]
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_add_space_prefix(False)
+    w.add_eot_token_id(tokens.index("<|im_end|>"))
+
+
 def logit_bias(tokens: list[str], types: list[int], eos: int) -> np.ndarray:
-    """Per-token logit bias: 0 for printable-ASCII normal tokens and EOS, else very negative."""
+    """Per-token logit bias: 0 for printable-ASCII normal tokens, EOS and the tool-call
+    opening tag, else very negative."""
     bias = np.full(len(tokens), SUPPRESSED_LOGIT, dtype=np.float32)
     for i, (text, ttype) in enumerate(zip(tokens, types, strict=True)):
         text = text.replace("\u2581", " ")  # SentencePiece marks spaces with U+2581
         if ttype == gguf.TokenType.NORMAL and text.isascii() and text.isprintable():
             bias[i] = 0.0
     bias[eos] = 0.0
+    if TOOL_CALL_TOKEN in tokens:
+        bias[tokens.index(TOOL_CALL_TOKEN)] = 0.0
     return bias
 
 
@@ -71,9 +171,19 @@ def eos_spread(n_candidates: int, stop_rate: float, rng: np.random.Generator) ->
 
 
 def make_model(
-    vocab: Path, out: Path, layers: int, width: int, seed: int, stop_rate: float, dtype: str
+    vocab: Path,
+    out: Path,
+    layers: int,
+    width: int,
+    seed: int,
+    stop_rate: float,
+    quote_rate: float,
+    tool_call_rate: float,
+    dtype: str,
 ) -> None:
     fields, tokens, types, eos = read_vocab(vocab)
+    tokens = tokens + [t for t, _ in ADDED_TOKENS]
+    types = types + [int(k) for _, k in ADDED_TOKENS]
     n_vocab = len(tokens)
     head_dim = min(64, width // 4)
     n_head = width // head_dim
@@ -103,15 +213,23 @@ def make_model(
     bias = logit_bias(tokens, types, eos)
     output = rng.standard_normal((n_vocab, width), dtype=np.float32)
     output *= LOGIT_NOISE_STD / (rest_std * np.sqrt(width - 1))
-    output[eos] *= eos_spread(int((bias == 0).sum()), stop_rate, rng)
+    n_candidates = int((bias == 0).sum())
+    output[eos] *= eos_spread(n_candidates, stop_rate, rng)
+    for quote in QUOTE_TOKENS:
+        if quote in tokens:
+            output[tokens.index(quote)] *= eos_spread(n_candidates, quote_rate, rng)
+    output[tokens.index(TOOL_CALL_TOKEN)] *= eos_spread(n_candidates, tool_call_rate, rng)
     output[:, 0] = bias / h0
 
     embd = rng.standard_normal((n_vocab, width), dtype=np.float32)
     embd[:, 0] = bias_channel
     eos_direction = output[eos, 1:] / np.linalg.norm(output[eos, 1:])
+    call = output[tokens.index(TOOL_CALL_TOKEN), 1:]
+    call_direction = call / np.linalg.norm(call)
     for newline in NEWLINE_TOKENS:
-        if newline in tokens:  # anti-aligned: EOS logit sqrt(width-1) std below its mean
-            embd[tokens.index(newline), 1:] = -eos_direction * np.sqrt(width - 1)
+        if newline in tokens:  # away from EOS, towards <tool_call>: sqrt((width-1)/2) std each
+            toward = (call_direction - eos_direction) / np.sqrt(2)
+            embd[tokens.index(newline), 1:] = toward * np.sqrt(width - 1)
 
     w = gguf.GGUFWriter(out, "llama")
     w.add_name(f"pytest-llmbench tiny random llama {layers}x{width}")
@@ -125,10 +243,8 @@ def make_model(
     w.add_rope_dimension_count(head_dim)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_vocab_size(n_vocab)
-    for key, field in fields.items():  # copy the tokenizer verbatim
-        sub_type = field.types[-1] if field.types[0] == gguf.GGUFValueType.ARRAY else None
-        w.add_key_value(key, field.contents(), field.types[0], sub_type)
-    w.add_chat_template(CHATML_TEMPLATE)
+    write_tokenizer(w, fields)
+    w.add_chat_template(CHAT_TEMPLATE)
 
     w.add_tensor("token_embd.weight", embd.astype(big))
     w.add_tensor("output_norm.weight", np.ones(width, dtype=np.float32))
@@ -176,12 +292,34 @@ def main() -> None:
         help="share of positions where EOS is the most likely token (~1/reply length)",
     )
     ap.add_argument(
+        "--quote-rate",
+        type=float,
+        default=0.1,
+        help="share of positions where a double quote is the most likely token",
+    )
+    ap.add_argument(
+        "--tool-call-rate",
+        type=float,
+        default=0.02,
+        help="share of positions where <tool_call> is the most likely token",
+    )
+    ap.add_argument(
         "--dtype", choices=["f32", "f16"], default="f32", help="type of the big matrices"
     )
     args = ap.parse_args()
     if args.width < 8 or args.width % min(64, args.width // 4):
         ap.error("--width must be at least 8 and a multiple of 4 (of 64 when >= 256)")
-    make_model(args.vocab, args.out, args.layers, args.width, args.seed, args.stop_rate, args.dtype)
+    make_model(
+        args.vocab,
+        args.out,
+        args.layers,
+        args.width,
+        args.seed,
+        args.stop_rate,
+        args.quote_rate,
+        args.tool_call_rate,
+        args.dtype,
+    )
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
 
 

@@ -13,6 +13,7 @@ MODEL_ID="${LLMBENCH_LOCAL_MODEL:-tiny}"
 BASE_URL="http://127.0.0.1:$PORT"
 PID_FILE="$CACHE/llama-server-$PORT.pid"
 LOG_FILE="$CACHE/llama-server-$PORT.log"
+SERVED_FILE="$CACHE/llama-server-$PORT.served"  # what the running server was started with
 TIMEOUT_S=60
 export LC_ALL=C  # "." as the decimal point in $EPOCHREALTIME
 
@@ -30,6 +31,13 @@ our_server_alive() {
     [[ -f "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null
 }
 
+# The model (its generator stamp) and this script: when either changed since the running
+# server started, it serves an outdated model or flags and is restarted.
+served="$(cat "$MODEL.stamp" 2>/dev/null) $(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)"
+if our_server_alive && [[ "$(cat "$SERVED_FILE" 2>/dev/null)" != "$served" ]]; then
+    echo "llama-server (pid $(cat "$PID_FILE")) runs an older model or flags: restarting it"
+    bash "$(dirname "${BASH_SOURCE[0]}")/stop.sh"
+fi
 if our_server_alive && healthy; then
     echo "llama-server already running and healthy (pid $(cat "$PID_FILE")): $BASE_URL"
     exit 0
@@ -43,10 +51,14 @@ if ! our_server_alive; then
     # repeated prompts are served from the KV cache and usage reports cached
     # tokens, which makes recorded usage/latency depend on request order.
     # --alias: a stable model id; by default it is the model's absolute path.
+    # --jinja: render the model's own chat template, which is what turns `tools`,
+    # `tool_choice` and `response_format` into a grammar and parses tool calls back out
+    # (the default in this llama.cpp, stated so an older or newer default cannot change it).
     # setsid: the server outlives this script and the caller's process group.
     nohup setsid "$SERVER_BIN" --model "$MODEL" --alias "$MODEL_ID" --host 127.0.0.1 --port "$PORT" \
-        --offline --no-webui --no-cache-prompt >"$LOG_FILE" 2>&1 </dev/null &
+        --offline --no-webui --no-cache-prompt --jinja >"$LOG_FILE" 2>&1 </dev/null &
     echo $! >"$PID_FILE"
+    echo "$served" >"$SERVED_FILE"
     echo "started llama-server (pid $!), log: $LOG_FILE"
 fi
 

@@ -51,7 +51,10 @@ CHECKS = {
         "test_ray_command_parses"
     ),
     ("python", "stats = await llm_bench.load("): "test_ray_load_call_binds",
-    ("python", "from pytest_llmbench.conformance import *"): "test_conformance_import_collects",
+    ("bash", "pytest --llm-conformance"): "test_conformance_commands_collect_the_suite",
+    ("toml", "[providers.local-anthropic.models.conformance_xfail]"): (
+        "test_conformance_xfail_block_matches_models_toml"
+    ),
     ("bash", "llmbench models"): "test_command_line_block",
 }
 
@@ -170,7 +173,10 @@ def test_regression_gate_commands_parse(pytester: pytest.Pytester) -> None:
 
 
 def test_conformance_import_collects(project: pytest.Pytester) -> None:
-    project.makepyfile(test_conformance=block("python", "from pytest_llmbench.conformance"))
+    (line,) = re.findall(
+        r"`(from pytest_llmbench\.conformance import \*[^`]*)`", README.read_text()
+    )
+    project.makepyfile(test_conformance=line)
     result = project.runpytest("--llm-provider=openai", "--co", "-q")
     checks = [name for name in dir(conformance) if name.startswith("test_")]
     assert checks
@@ -253,3 +259,24 @@ def test_ray_load_call_binds() -> None:
     eval(f"load({call})", {"load": load})
     assert seen["workers"] == 8
     assert seen["cluster"] == "auto"
+
+
+def test_conformance_commands_collect_the_suite(pytester: pytest.Pytester) -> None:
+    shutil.copy(ROOT / "models.toml", pytester.path / "models.toml")
+    whole, selected = commands(block("bash", "pytest --llm-conformance"))
+    counts = []
+    for line in (whole, selected):  # collection only: no provider is reachable here
+        result = pytester.runpytest_subprocess(*line[1:], "--co", "-q")
+        assert result.ret == 0, result.stdout.str()
+        counts.append(sum("llmbench-conformance/" in out for out in result.outlines))
+    assert counts[0] >= 40 * 2  # the suite on openai and anthropic
+    assert 0 < counts[1] < counts[0] / 2  # -k picks the tool and JSON checks of one provider
+
+
+def test_conformance_xfail_block_matches_models_toml() -> None:
+    documented = tomllib.loads(
+        block("toml", "[providers.local-anthropic.models.conformance_xfail]")
+    )
+    entries = documented["providers"]["local-anthropic"]["models"]["conformance_xfail"]
+    model = load_config(ROOT / "models.toml").providers["local-anthropic"].models[0]
+    assert entries.items() <= model.conformance_xfail.items()

@@ -76,13 +76,17 @@ def anthropic_run(name: str = "test_chat", *, estimated: bool = False) -> RunSta
     return RunStats.from_metrics(requests, wall_s=2.0, name=name)
 
 
-def outcome(name: str, target: str, result: Outcome, message: str = "") -> TestOutcome:
+def outcome(
+    name: str, target: str, result: Outcome, message: str = "", theme: str | None = "answers"
+) -> TestOutcome:
+    """A test outcome: a conformance check of `theme`, or an ordinary test if theme is None."""
     return TestOutcome(
         nodeid=f"tests/test_conformance.py::{name}[{target}]",
         name=name,
         target=target,
         outcome=result,
         message=message,
+        conformance=theme,
     )
 
 

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from report_data import anthropic_run, failed, openai_run, outcome, results
+from report_data import OUTCOMES, anthropic_run, failed, openai_run, outcome, results
 
 from pytest_llmbench.reports import render_html, write_html
 from pytest_llmbench.results import Results
@@ -106,6 +106,21 @@ def test_conformance_matrix_has_coloured_cells() -> None:
     assert '<td class="cell failed" title="failed: usage missing">✗</td>' in page
     assert '<td class="cell skipped" title="skipped: no tool support">skip</td>' in page
     assert '<td class="cell absent" title="not run">–</td>' in page
+
+
+def test_ordinary_tests_get_their_own_table_not_matrix_rows() -> None:
+    ordinary = outcome("test_ttfb", "openai:gpt-a", "failed", "too slow", theme=None)
+    page = render_html(results(outcomes=[*OUTCOMES, ordinary]))
+    matrix, tests = page.split("<h2>Conformance</h2>")[1].split("<h2>Tests</h2>")
+    assert "test_ttfb" not in matrix
+    assert '<td class="check">test_ttfb</td><td>openai:gpt-a</td>' in tests
+    assert "too slow" in tests
+
+
+def test_checks_passed_card_counts_conformance_checks_only() -> None:
+    ordinary = outcome("test_ttfb", "openai:gpt-a", "passed", theme=None)
+    page = render_html(results(outcomes=[*OUTCOMES, ordinary]))
+    assert '<div class="value">3 / 5</div><div class="label">checks passed</div>' in page
 
 
 def test_hostile_names_and_messages_are_escaped() -> None:

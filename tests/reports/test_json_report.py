@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from report_data import openai_run, results
+from report_data import OUTCOMES, openai_run, outcome, results
 
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.reports import ReportFormatError, read_json, write_json
@@ -27,13 +27,38 @@ def test_round_trip_gives_back_the_same_results(tmp_path: Path) -> None:
 def test_file_has_the_documented_top_level_and_per_request_rows(tmp_path: Path) -> None:
     write_json(tmp_path / "results.json", results())
     data = json.loads((tmp_path / "results.json").read_text())
-    assert list(data) == ["schema_version", "meta", "runs", "outcomes", "drift"]
+    assert list(data) == ["schema_version", "meta", "runs", "outcomes", "drift", "conformance"]
     assert data["schema_version"] == SCHEMA_VERSION
     run = data["runs"][0]
     assert (run["name"], run["provider"], run["model"]) == ("test_chat", "openai", "gpt-a")
     assert run["ttft_ms"]["p50"] == 25.0
     assert run["ttft_ms"]["p95"] == 38.5
     assert [r["ttft_ms"] for r in run["requests"]] == [10, 20, 30, 40]
+
+
+def test_conformance_section_has_each_check_by_target_with_outcome_and_reason(
+    tmp_path: Path,
+) -> None:
+    ordinary = outcome("test_ttfb", "openai:gpt-a", "failed", "too slow", theme=None)
+    write_json(tmp_path / "results.json", results(outcomes=[*OUTCOMES, ordinary]))
+    section = json.loads((tmp_path / "results.json").read_text())["conformance"]
+    assert section["targets"] == ["openai:gpt-a", "anthropic:claude-b"]
+    assert [c["name"] for c in section["checks"]] == ["test_streaming", "test_usage", "test_tools"]
+    usage = section["checks"][1]
+    assert usage["theme"] == "answers"
+    assert usage["results"]["anthropic:claude-b"] == {
+        "outcome": "failed",
+        "reason": "usage missing",
+    }
+    assert section["checks"][2]["results"] == {
+        "openai:gpt-a": {"outcome": "skipped", "reason": "no tool support"}
+    }
+    assert section["counts"] == {"failed": 1, "error": 0, "passed": 3, "skipped": 1}
+
+
+def test_conformance_section_is_ignored_when_read_back(tmp_path: Path) -> None:
+    write_json(tmp_path / "results.json", results())
+    assert read_json(tmp_path / "results.json").outcomes == results().outcomes
 
 
 def test_parent_directories_are_created(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import io
 import re
 
 import pytest
-from report_data import anthropic_run, openai_run, outcome, results
+from report_data import OUTCOMES, anthropic_run, openai_run, outcome, results
 from rich.console import Console
 
 from pytest_llmbench.metrics import RequestMetrics
@@ -100,6 +100,47 @@ def test_conformance_cells_are_coloured() -> None:
     assert styled_cell("1;32", "✓").search(line_of(styled, "test_usage"))
     assert styled_cell("1;31", "✗").search(line_of(styled, "test_usage"))
     assert styled_cell("33", "skip").search(line_of(styled, "test_tools"))
+
+
+def test_ordinary_tests_are_listed_apart_from_the_matrix() -> None:
+    ordinary = outcome("test_ttfb", "openai:gpt-a", "failed", "too slow", theme=None)
+    text = render(results(outcomes=[*OUTCOMES, ordinary]))
+    matrix, tests = text.split("Conformance")[1].split("Tests")
+    assert "test_ttfb" not in matrix
+    assert line_of(tests, "test_ttfb").split() == ["test_ttfb", "openai:gpt-a", "✗", "too", "slow"]
+
+
+def test_only_ordinary_tests_make_no_matrix() -> None:
+    ordinary = outcome("test_ttfb", "openai:gpt-a", "passed", theme=None)
+    text = render(results(outcomes=[ordinary]))
+    assert "Conformance" not in text
+    assert "test_ttfb" in text
+
+
+def test_matrix_rows_are_grouped_under_their_theme() -> None:
+    outcomes = [
+        outcome("test_usage", "openai:gpt-a", "passed", theme="answers"),
+        outcome("test_one_call", "openai:gpt-a", "passed", theme="tools"),
+    ]
+    rows = [line.split() for line in render(results(outcomes=outcomes)).splitlines()]
+    assert rows.index(["answers"]) < rows.index(["test_usage", "✓"]) < rows.index(["tools"])
+    assert rows.index(["tools"]) < rows.index(["test_one_call", "✓"])
+
+
+def test_rows_of_a_theme_stay_together_when_checks_finish_out_of_order() -> None:
+    outcomes = [
+        outcome("test_usage", "openai:gpt-a", "passed", theme="answers"),
+        outcome("test_one_call", "openai:gpt-a", "passed", theme="tools"),
+        outcome("test_text", "openai:gpt-a", "passed", theme="answers"),
+    ]
+    rows = [line.split() for line in render(results(outcomes=outcomes)).splitlines()]
+    assert rows.index(["test_text", "✓"]) < rows.index(["tools"])
+    assert rows.count(["answers"]) == 1
+
+
+def test_failed_checks_are_listed_with_their_reason() -> None:
+    text = render(results())
+    assert "✗ test_usage [anthropic:claude-b]: usage missing" in text
 
 
 def test_no_conformance_table_without_outcomes() -> None:
