@@ -118,7 +118,7 @@ class ProviderConfig(_Strict):
         if self.kind == "bedrock":
             if self.api_key_env and os.environ.get(self.api_key_env):
                 return None
-            from pytest_llmbench.providers.bedrock import aws_credentials
+            from pytest_llmbench.providers.aws import aws_credentials
 
             if aws_credentials(self) is None:
                 return "AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 
 from pytest_llmbench import errors, secrets
 from pytest_llmbench.config import ModelConfig, ProviderConfig
-from pytest_llmbench.providers import bedrock, codec_for
-from pytest_llmbench.providers.bedrock import EVENT_STREAM_TYPE, BedrockCodec, aws_credentials
+from pytest_llmbench.providers import aws, codec_for
+from pytest_llmbench.providers.aws import aws_credentials
+from pytest_llmbench.providers.bedrock import EVENT_STREAM_TYPE, BedrockCodec
 from pytest_llmbench.types import Message, Request, StreamEvent, ToolCall, ToolSpec, Usage
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bedrock"
@@ -52,7 +53,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr(secrets, "_values", {})
-    monkeypatch.setattr(bedrock, "_credentials_cache", {})
+    monkeypatch.setattr(aws, "_credentials_cache", {})
 
 
 def fake_env(monkeypatch: pytest.MonkeyPatch, token: str | None = None) -> None:
