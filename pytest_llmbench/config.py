@@ -113,20 +113,6 @@ class ProviderConfig(_Strict):
         secrets.register(self.api_key_env, value)
         return value
 
-    def missing_credentials(self) -> str | None:
-        """What is missing to call this provider for real, or None when nothing is."""
-        if self.kind == "bedrock":
-            if self.api_key_env and os.environ.get(self.api_key_env):
-                return None
-            from pytest_llmbench.providers.aws import aws_credentials
-
-            if aws_credentials(self) is None:
-                return "AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
-            return None
-        if self.api_key_env and not os.environ.get(self.api_key_env):
-            return self.api_key_env
-        return None
-
 
 class Config(_Strict):
     """The whole models.toml."""

@@ -37,7 +37,7 @@ def decide(
 ) -> Mode:
     """One row of the mode table.
 
-    `missing_credentials` names what is missing (an environment variable) or is None.
+    `missing_credentials` is the message naming what is missing (`X is not set`) or None.
     `record_command` is the exact command that would record this test's cassette.
     """
     if replay or record_mode == "none":
@@ -47,14 +47,13 @@ def decide(
         return Mode("fail" if strict else "skip", reason)
     if record_mode is not None:
         if missing_credentials:
-            return Mode("skip", f"cannot record: {missing_credentials} is not set")
+            return Mode("skip", f"cannot record: {missing_credentials}")
         return Mode("record", record_mode=record_mode)
     if not missing_credentials:
         return Mode("live")
     if cassette_exists:
         return Mode("replay")
     reason = (
-        f"{missing_credentials} is not set and there is no cassette; "
-        f"set it and record with: {record_command}"
+        f"{missing_credentials} and there is no cassette; set it and record with: {record_command}"
     )
     return Mode("fail" if strict else "skip", reason)

@@ -19,6 +19,7 @@ from pytest_llmbench.config import Config, ProviderConfig
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import Mode, RecordMode, decide
+from pytest_llmbench.providers import codec_for
 from pytest_llmbench.results import Results, RunMeta, TestOutcome
 from pytest_llmbench.selection import Target
 from pytest_llmbench.stats import RunStats
@@ -163,10 +164,11 @@ class TestRun:
         self.cassette_path = cassette_path(
             options.cassette_dir, target.provider.name, test.module, test.name
         )
+        credentials = codec_for(target.provider.kind).credentials(target.provider)
         self.mode = decide(
             replay=options.replay,
             record_mode=options.record_mode,
-            missing_credentials=target.provider.missing_credentials(),
+            missing_credentials=credentials.missing,
             cassette_exists=Cassette.exists(self.cassette_path),
             strict=options.strict,
             record_command=self.record_command,

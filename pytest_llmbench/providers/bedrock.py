@@ -26,6 +26,7 @@ from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.providers.aws import aws_credentials, provider_region, sign_request
 from pytest_llmbench.providers.base import (
     Codec,
+    CredentialStatus,
     ErrorInfo,
     base_headers,
     decode_json,
@@ -44,6 +45,8 @@ from pytest_llmbench.types import (
 )
 
 EVENT_STREAM_TYPE = "application/vnd.amazon.eventstream"
+AWS_CREDENTIALS = "AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -326,14 +329,7 @@ class BedrockCodec(Codec):
             return http_request
         resolved = credentials or aws_credentials(provider)
         if resolved is None:
-            raise errors.AuthenticationError(
-                "no AWS credentials found to sign the Bedrock request",
-                provider=self.kind,
-                hint=(
-                    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or `profile` "
-                    "in models.toml), or a Bedrock API key in the provider's api_key_env"
-                ),
-            )
+            raise _aws_status(provider, present=False).error(self.kind)
         try:
             sign_request(http_request, resolved, region)
         except BotoCoreError as exc:  # refreshing expired SSO or role credentials failed
@@ -341,6 +337,13 @@ class BedrockCodec(Codec):
                 f"could not refresh the AWS credentials: {exc}", provider=self.kind
             ) from None
         return http_request
+
+    def credentials(self, provider: ProviderConfig) -> CredentialStatus:
+        """A Bedrock API key in `api_key_env`, else AWS credentials from botocore's chain."""
+        key = super().credentials(provider)
+        if key.present and key.names:
+            return key
+        return _aws_status(provider, present=aws_credentials(provider) is not None)
 
     def completion_from_json(self, body: Any) -> Completion:
         output = body.get("output") if isinstance(body, dict) else None
@@ -417,6 +420,21 @@ class BedrockCodec(Codec):
 
     def stream_decoder(self) -> BedrockStreamDecoder:
         return BedrockStreamDecoder(self)
+
+
+def _aws_status(provider: ProviderConfig, *, present: bool) -> CredentialStatus:
+    """AWS credentials as the way to call Bedrock; a Bedrock API key is the other way."""
+    key = provider.api_key_env
+    where = key or "the provider's api_key_env"
+    return CredentialStatus(
+        names=((key,) if key else ()) + AWS_VARIABLES,
+        label="AWS credentials" if present else AWS_CREDENTIALS,
+        present=present,
+        fix=(
+            "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or `profile` "
+            f"in models.toml), or a Bedrock API key in {where}"
+        ),
+    )
 
 
 def _tool_call(tool: dict[str, Any]) -> ToolCall:
