@@ -34,6 +34,7 @@ from pytest_llmbench.providers.base import (
     json_request,
     sampling_options,
 )
+from pytest_llmbench.providers.json_values import as_int, as_str
 from pytest_llmbench.types import (
     Completion,
     FinishReason,
@@ -255,18 +256,6 @@ def _has_tool_blocks(messages: list[dict[str, Any]]) -> bool:
 # -- response -------------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _optional_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def usage_from(data: Any) -> Usage | None:
     """Usage from a Converse `usage` object.
 
@@ -275,11 +264,11 @@ def usage_from(data: Any) -> Usage | None:
     """
     if not isinstance(data, dict):
         return None
-    cache_read = _optional_int(data.get("cacheReadInputTokens"))
-    cache_write = _optional_int(data.get("cacheWriteInputTokens"))
+    cache_read = as_int(data.get("cacheReadInputTokens"))
+    cache_write = as_int(data.get("cacheWriteInputTokens"))
     return Usage(
-        input_tokens=_int(data.get("inputTokens")) + (cache_read or 0) + (cache_write or 0),
-        output_tokens=_int(data.get("outputTokens")),
+        input_tokens=as_int(data.get("inputTokens"), 0) + (cache_read or 0) + (cache_write or 0),
+        output_tokens=as_int(data.get("outputTokens"), 0),
         cached_input_tokens=cache_read,
     )
 
@@ -380,11 +369,11 @@ class BedrockCodec(Codec):
     def error_info(self, body: Any) -> ErrorInfo | None:
         if not isinstance(body, dict) or "output" in body:
             return None
-        message = _str(body.get("message", body.get("Message")))
+        message = as_str(body.get("message", body.get("Message")))
         code = error_code(body.get("__type", body.get("code", body.get("Code"))))
         if not message:
             # modelStreamErrorException may carry only the model's own words.
-            message = _str(body.get("originalMessage"))
+            message = as_str(body.get("originalMessage"))
         if not message and code is None:
             return None
         return ErrorInfo(code=code, message=message)
@@ -444,8 +433,8 @@ def _tool_call(tool: dict[str, Any]) -> ToolCall:
     except (ValueError, RecursionError):  # nested deeper than json.dumps goes
         raw = ""
     return ToolCall(
-        id=_str(tool.get("toolUseId")),
-        name=_str(tool.get("name")),
+        id=as_str(tool.get("toolUseId")),
+        name=as_str(tool.get("name")),
         arguments=arguments if isinstance(arguments, dict) else {},
         raw_arguments=raw,
     )
@@ -517,12 +506,12 @@ class BedrockStreamDecoder:
             self._event(headers.get(":event-type"), payload, events)
         elif kind == "exception":
             info = self._codec.error_info(_loose_json(frame.payload)) or ErrorInfo()
-            info.code = _str(headers.get(":exception-type")) or info.code
+            info.code = as_str(headers.get(":exception-type")) or info.code
             self._error(info, events)
         elif kind == "error":
-            message = _str(headers.get(":error-message"))
+            message = as_str(headers.get(":error-message"))
             self._error(
-                ErrorInfo(code=_str(headers.get(":error-code")) or None, message=message), events
+                ErrorInfo(code=as_str(headers.get(":error-code")) or None, message=message), events
             )
         else:
             raise self._codec.malformed(f"unknown event-stream message type {kind!r}")
@@ -542,8 +531,8 @@ class BedrockStreamDecoder:
                     StreamEvent(
                         "tool_call",
                         index=self._tool_position(payload.get("contentBlockIndex")),
-                        id=_str(tool.get("toolUseId")),
-                        name=_str(tool.get("name")),
+                        id=as_str(tool.get("toolUseId")),
+                        name=as_str(tool.get("name")),
                     )
                 )
         elif event_type == "contentBlockDelta":
@@ -573,7 +562,7 @@ class BedrockStreamDecoder:
             events.append(StreamEvent("text", text=text))
         tool = delta.get("toolUse")
         if isinstance(tool, dict):
-            fragment = _str(tool.get("input"))
+            fragment = as_str(tool.get("input"))
             events.append(StreamEvent("tool_call", index=self._tool_position(block), text=fragment))
         thought = delta.get("reasoningContent")
         # Only the text is output; `signature` and `redactedContent` deltas are not.
