@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pytest_llmbench import secrets
 from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.kinds import Kind
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-Kind = Literal["openai", "openai-responses", "anthropic", "gemini", "bedrock"]
 Capability = Literal["streaming", "tools", "json_schema", "vision", "system"]
 ALL_CAPABILITIES: tuple[Capability, ...] = ("streaming", "tools", "json_schema", "vision", "system")
 
