@@ -24,8 +24,7 @@ from pytest_llmbench.results import Results, RunMeta, TestOutcome
 from pytest_llmbench.selection import Target
 from pytest_llmbench.stats import RunStats
 from pytest_llmbench.sync import LoopThread, SyncLLMClient
-from pytest_llmbench.transport import TimingTransport, network_transport
-from pytest_llmbench.transport.network import timeouts
+from pytest_llmbench.transport import TimingTransport, build_http_client, network_transport
 from pytest_llmbench.transport.observe import ObservingTransport
 from pytest_llmbench.transport.per_loop import PerLoopTransport, Unclosable
 
@@ -208,17 +207,18 @@ class TestRun:
             return self.cassette.replay_transport()
         return self.cassette.recording_transport(network)
 
-    def _sdk_transport(self) -> httpx.AsyncBaseTransport:
-        """This run's stack, timed and observed: SDK calls get RequestMetrics too."""
+    def _observed(self, timed: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        """The timed stack observed: SDK calls get RequestMetrics too."""
         target = self.target
-        timed = TimingTransport(self.inner_transport())
         return ObservingTransport(timed, target.provider, target.model, self.sdk_metrics.append)
+
+    def _sdk_transport(self) -> httpx.AsyncBaseTransport:
+        """This run's stack, timed and observed."""
+        return self._observed(TimingTransport(self.inner_transport()))
 
     def http_client(self) -> httpx.AsyncClient:
         """An AsyncClient on this run's stack, for official SDKs (`http_client=`)."""
-        return httpx.AsyncClient(
-            transport=self._sdk_transport(), timeout=timeouts(self.target.provider)
-        )
+        return build_http_client(self.target.provider, self.inner_transport(), outer=self._observed)
 
     def httpx2_client(self) -> Any:
         """An httpx2.AsyncClient on this run's stack, for SDKs built on httpx2."""
@@ -233,9 +233,7 @@ class TestRun:
 
     def client(self) -> LLMClient:
         provider = self.target.provider
-        http = httpx.AsyncClient(
-            transport=TimingTransport(self.inner_transport()), timeout=timeouts(provider)
-        )
+        http = build_http_client(provider, self.inner_transport())
         api_key = MOCK_API_KEY if self.mocked else None
         return LLMClient(provider, self.target.model, http=http, api_key=api_key)
 
