@@ -23,7 +23,14 @@ from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import RECORD_MODES
 from pytest_llmbench.results import Results, TestOutcome
 from pytest_llmbench.selection import SelectionError, Target, restrict, select_targets, split_names
-from pytest_llmbench.session import BenchSession, Options, TestInfo, TestRun, parse_replay_timing
+from pytest_llmbench.session import (
+    BenchSession,
+    Options,
+    TestInfo,
+    TestRun,
+    options_for_test,
+    parse_replay_timing,
+)
 from pytest_llmbench.stats import RunStats
 from pytest_llmbench.sync import SyncLLMBench, SyncLLMClient
 
@@ -384,8 +391,21 @@ def _test_info(request: pytest.FixtureRequest) -> TestInfo:
     )
 
 
+def _test_options(request: pytest.FixtureRequest) -> Options:
+    """The run's options with this test's llm_cassette_dir and llm_match_ignore fixtures."""
+    try:
+        return options_for_test(
+            _session(request.config).options,
+            cassette_dir=request.getfixturevalue("llm_cassette_dir"),
+            match_ignore=request.getfixturevalue("llm_match_ignore"),
+            root=request.config.rootpath,
+        )
+    except TypeError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
 def _run_for(request: pytest.FixtureRequest, target: Target) -> Iterator[TestRun]:
-    run = _session(request.config).start(target, _test_info(request))
+    run = _session(request.config).start(target, _test_info(request), _test_options(request))
     action = run.mode.action
     if not run.mocked and action == "skip":
         pytest.skip(run.mode.reason)
@@ -395,6 +415,20 @@ def _run_for(request: pytest.FixtureRequest, target: Target) -> Iterator[TestRun
     problems = run.finish(_passed(request.node))
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def llm_cassette_dir(request: pytest.FixtureRequest) -> Path:
+    """Where live tests read and write cassettes: the llm_cassette_dir ini option. Override
+    this fixture in a conftest.py to keep a directory's or a module's cassettes elsewhere."""
+    return _session(request.config).options.cassette_dir
+
+
+@pytest.fixture
+def llm_match_ignore(request: pytest.FixtureRequest) -> list[str]:
+    """Request-body JSON paths left out of cassette matching: the llm_match_ignore ini option.
+    Override this fixture in a conftest.py to change them for a directory or a module."""
+    return list(_session(request.config).options.match_ignore)
 
 
 @pytest.fixture

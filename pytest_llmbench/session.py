@@ -6,8 +6,9 @@ one provider:model in one mode (live, replay, record or mocked), owning its tran
 
 from __future__ import annotations
 
+import os
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,6 +60,30 @@ def parse_replay_timing(value: str) -> ReplayTiming:
             f"--llm-replay-timing {value!r}: use instant, recorded, or a scale factor like x0.5"
         )
     return factor
+
+
+def options_for_test(
+    options: Options, *, cassette_dir: Any, match_ignore: Any, root: Path
+) -> Options:
+    """`options` with one test's cassette directory and ignored match paths (pytest fixtures
+    a conftest.py may override). A relative directory is taken from `root`, as in the ini."""
+    if not isinstance(cassette_dir, (str, os.PathLike)):
+        raise TypeError(
+            f"the llm_cassette_dir fixture returned {cassette_dir!r}; return a directory path "
+            "(a str or pathlib.Path)"
+        )
+    paths = list(match_ignore) if isinstance(match_ignore, (list, tuple)) else None
+    if paths is None or not all(isinstance(path, str) for path in paths):
+        raise TypeError(
+            f"the llm_match_ignore fixture returned {match_ignore!r}; return a list of dotted "
+            'request-body JSON paths, e.g. ["metadata.user_id", "messages.*.cache_control"]'
+        )
+    directory = Path(cassette_dir)
+    return replace(
+        options,
+        cassette_dir=directory if directory.is_absolute() else root / directory,
+        match_ignore=paths,
+    )
 
 
 @dataclass
@@ -139,8 +164,8 @@ class BenchSession:
             thread.close()
             self._loop_thread = None
 
-    def start(self, target: Target, test: TestInfo) -> TestRun:
-        return TestRun(self, target, test)
+    def start(self, target: Target, test: TestInfo, options: Options | None = None) -> TestRun:
+        return TestRun(self, target, test, options)
 
 
 class TestRun:
@@ -148,14 +173,16 @@ class TestRun:
 
     __test__ = False  # not a pytest test class, whatever its name
 
-    def __init__(self, session: BenchSession, target: Target, test: TestInfo) -> None:
+    def __init__(
+        self, session: BenchSession, target: Target, test: TestInfo, options: Options | None = None
+    ) -> None:
         self.session = session
         self.target = target
         self.test = test
         self.mock: LLMMock | None = None
         self.sdk_metrics: list[RequestMetrics] = []  # requests made through the SDK clients
         self.cassette: Cassette | None = None
-        options = session.options
+        options = options or session.options  # the test's own cassette directory and matching
         if test.mocked:
             self.mode = Mode("live")  # placeholder: mocked runs never touch the network
             self.mock = LLMMock(target.provider, target.model)
