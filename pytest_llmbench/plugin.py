@@ -15,6 +15,7 @@ import pytest
 
 from pytest_llmbench import benchmark_feed, reports
 from pytest_llmbench.bench import LLMBench
+from pytest_llmbench.cassette_fixtures import CassetteFixtures, options_for_test
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderConfig, load_config
@@ -23,14 +24,7 @@ from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import RECORD_MODES
 from pytest_llmbench.results import Results, TestOutcome
 from pytest_llmbench.selection import SelectionError, Target, restrict, select_targets, split_names
-from pytest_llmbench.session import (
-    BenchSession,
-    Options,
-    TestInfo,
-    TestRun,
-    options_for_test,
-    parse_replay_timing,
-)
+from pytest_llmbench.session import BenchSession, Options, TestInfo, TestRun, parse_replay_timing
 from pytest_llmbench.stats import RunStats
 from pytest_llmbench.sync import SyncLLMBench, SyncLLMClient
 
@@ -200,6 +194,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = BenchSession(loaded, targets, _options(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(_provider_fixtures(session), "llmbench-provider-fixtures")
+    config.pluginmanager.register(CassetteFixtures(session.options), "llmbench-cassette-fixtures")
 
 
 def _check_report_options(config: pytest.Config) -> None:
@@ -391,21 +386,9 @@ def _test_info(request: pytest.FixtureRequest) -> TestInfo:
     )
 
 
-def _test_options(request: pytest.FixtureRequest) -> Options:
-    """The run's options with this test's llm_cassette_dir and llm_match_ignore fixtures."""
-    try:
-        return options_for_test(
-            _session(request.config).options,
-            cassette_dir=request.getfixturevalue("llm_cassette_dir"),
-            match_ignore=request.getfixturevalue("llm_match_ignore"),
-            root=request.config.rootpath,
-        )
-    except TypeError as error:
-        pytest.fail(str(error), pytrace=False)
-
-
 def _run_for(request: pytest.FixtureRequest, target: Target) -> Iterator[TestRun]:
-    run = _session(request.config).start(target, _test_info(request), _test_options(request))
+    session = _session(request.config)
+    run = session.start(target, _test_info(request), options_for_test(request, session.options))
     action = run.mode.action
     if not run.mocked and action == "skip":
         pytest.skip(run.mode.reason)
@@ -415,20 +398,6 @@ def _run_for(request: pytest.FixtureRequest, target: Target) -> Iterator[TestRun
     problems = run.finish(_passed(request.node))
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
-
-
-@pytest.fixture
-def llm_cassette_dir(request: pytest.FixtureRequest) -> Path:
-    """Where live tests read and write cassettes: the llm_cassette_dir ini option. Override
-    this fixture in a conftest.py to keep a directory's or a module's cassettes elsewhere."""
-    return _session(request.config).options.cassette_dir
-
-
-@pytest.fixture
-def llm_match_ignore(request: pytest.FixtureRequest) -> list[str]:
-    """Request-body JSON paths left out of cassette matching: the llm_match_ignore ini option.
-    Override this fixture in a conftest.py to change them for a directory or a module."""
-    return list(_session(request.config).options.match_ignore)
 
 
 @pytest.fixture

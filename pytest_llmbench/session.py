@@ -6,9 +6,8 @@ one provider:model in one mode (live, replay, record or mocked), owning its tran
 
 from __future__ import annotations
 
-import os
 import shlex
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,30 +59,6 @@ def parse_replay_timing(value: str) -> ReplayTiming:
             f"--llm-replay-timing {value!r}: use instant, recorded, or a scale factor like x0.5"
         )
     return factor
-
-
-def options_for_test(
-    options: Options, *, cassette_dir: Any, match_ignore: Any, root: Path
-) -> Options:
-    """`options` with one test's cassette directory and ignored match paths (pytest fixtures
-    a conftest.py may override). A relative directory is taken from `root`, as in the ini."""
-    if not isinstance(cassette_dir, (str, os.PathLike)):
-        raise TypeError(
-            f"the llm_cassette_dir fixture returned {cassette_dir!r}; return a directory path "
-            "(a str or pathlib.Path)"
-        )
-    paths = list(match_ignore) if isinstance(match_ignore, (list, tuple)) else None
-    if paths is None or not all(isinstance(path, str) for path in paths):
-        raise TypeError(
-            f"the llm_match_ignore fixture returned {match_ignore!r}; return a list of dotted "
-            'request-body JSON paths, e.g. ["metadata.user_id", "messages.*.cache_control"]'
-        )
-    directory = Path(cassette_dir)
-    return replace(
-        options,
-        cassette_dir=directory if directory.is_absolute() else root / directory,
-        match_ignore=paths,
-    )
 
 
 @dataclass
