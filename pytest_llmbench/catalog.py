@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pytest_llmbench.config import ALL_CAPABILITIES, Config
+from pytest_llmbench.providers import codec_for
 
 
 def catalog_lines(config: Config) -> list[str]:
@@ -12,14 +13,7 @@ def catalog_lines(config: Config) -> list[str]:
     """
     lines = [f"llmbench providers in {config.path}:"]
     for provider in config.providers.values():
-        missing = provider.missing_credentials()
-        if provider.kind == "bedrock" and not provider.api_key_env:
-            credential = "AWS credentials"
-        else:
-            credential = provider.api_key_env or "no key needed"
-        state = f"{missing} not set" if missing else f"{credential}: set"
-        if not provider.api_key_env and provider.kind != "bedrock":
-            state = "no key needed"
+        state = codec_for(provider.kind).credentials(provider).state
         lines.append("")
         lines.append(f"{provider.name} [{provider.kind}] {provider.base_url}  ({state})")
         for model in provider.models:

@@ -122,13 +122,9 @@ class LLMClient:
 
     async def validate(self) -> Completion:
         """One minimal request proving that the credentials and the model work."""
-        missing = None if self._api_key else self.provider.missing_credentials()
-        if missing:
-            raise errors.AuthenticationError(
-                f"no credentials: {missing} is not set",
-                provider=self.provider.name,
-                hint=f"set {missing} in the environment",
-            )
+        credentials = self.codec.credentials(self.provider)
+        if not (self._api_key or credentials.present):
+            raise credentials.error(self.provider.name)
         return await self.complete(
             Request(messages=[Message(role="user", content="Hi")], max_tokens=1)
         )

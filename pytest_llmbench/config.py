@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pytest_llmbench import secrets
 from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.kinds import Kind
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-Kind = Literal["openai", "openai-responses", "anthropic", "gemini", "bedrock"]
 Capability = Literal["streaming", "tools", "json_schema", "vision", "system", "named_tool_choice"]
 ALL_CAPABILITIES: tuple[Capability, ...] = (
     "streaming",
@@ -149,20 +149,6 @@ class ProviderConfig(_Strict):
         value = os.environ.get(self.api_key_env) or None
         secrets.register(self.api_key_env, value)
         return value
-
-    def missing_credentials(self) -> str | None:
-        """What is missing to call this provider for real, or None when nothing is."""
-        if self.kind == "bedrock":
-            if self.api_key_env and os.environ.get(self.api_key_env):
-                return None
-            from pytest_llmbench.providers.bedrock import aws_credentials
-
-            if aws_credentials(self) is None:
-                return "AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
-            return None
-        if self.api_key_env and not os.environ.get(self.api_key_env):
-            return self.api_key_env
-        return None
 
 
 class Config(_Strict):

@@ -38,7 +38,7 @@ def decide(
 ) -> Mode:
     """One row of the mode table.
 
-    `missing_credentials` names what is missing (an environment variable) or is None.
+    `missing_credentials` is the message naming what is missing (`X is not set`) or None.
     `record_command` is the exact command that would record this test's cassette.
     `drift` (`--llm-drift`) calls the endpoint and compares with the cassette, read-only.
     """
@@ -54,7 +54,7 @@ def decide(
             # A recording job that records nothing must not pass green: always an error.
             return Mode(
                 "fail",
-                f"cannot record: {missing_credentials} is not set; set it to record, "
+                f"cannot record: {missing_credentials}; set it to record, "
                 "or leave out --llm-record-mode to replay the cassettes",
             )
         return Mode("record", record_mode=record_mode)
@@ -63,8 +63,7 @@ def decide(
     if cassette_exists:
         return Mode("replay")
     reason = (
-        f"{missing_credentials} is not set and there is no cassette; "
-        f"set it and record with: {record_command}"
+        f"{missing_credentials} and there is no cassette; set it and record with: {record_command}"
     )
     return Mode("fail" if strict else "skip", reason)
 
@@ -75,7 +74,5 @@ def drift_mode(*, missing_credentials: str | None, cassette_exists: bool) -> Mod
     if not cassette_exists:
         return Mode("skip", "--llm-drift: no cassette to compare with")
     if missing_credentials:
-        return Mode(
-            "skip", f"--llm-drift: cannot call the endpoint: {missing_credentials} is not set"
-        )
+        return Mode("skip", f"--llm-drift: cannot call the endpoint: {missing_credentials}")
     return Mode("drift")

@@ -22,6 +22,7 @@ from pytest_llmbench import (
     reports,
 )
 from pytest_llmbench.bench import LLMBench
+from pytest_llmbench.cassette_fixtures import CassetteFixtures, options_for_test
 from pytest_llmbench.catalog import catalog_lines
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ConfigError, ModelConfig, ProviderConfig, load_config
@@ -213,6 +214,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = BenchSession(loaded, targets, _options(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(_provider_fixtures(session), "llmbench-provider-fixtures")
+    config.pluginmanager.register(CassetteFixtures(session.options), "llmbench-cassette-fixtures")
 
 
 def _check_report_options(config: pytest.Config) -> None:
@@ -415,7 +417,8 @@ def _test_info(request: pytest.FixtureRequest) -> TestInfo:
 
 
 def _run_for(request: pytest.FixtureRequest, target: Target) -> Iterator[TestRun]:
-    run = _session(request.config).start(target, _test_info(request))
+    session = _session(request.config)
+    run = session.start(target, _test_info(request), options_for_test(request, session.options))
     action = run.mode.action
     if not run.mocked and action == "skip":
         pytest.skip(run.mode.reason)

@@ -21,12 +21,12 @@ from pytest_llmbench.drift.transport import DriftTransport
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.mocking import LLMMock
 from pytest_llmbench.modes import Mode, RecordMode, decide
+from pytest_llmbench.providers import codec_for
 from pytest_llmbench.results import Results, RunMeta, TestOutcome
 from pytest_llmbench.selection import Target
 from pytest_llmbench.stats import RunStats
 from pytest_llmbench.sync import LoopThread, SyncLLMClient
-from pytest_llmbench.transport import TimingTransport, network_transport
-from pytest_llmbench.transport.network import timeouts
+from pytest_llmbench.transport import TimingTransport, build_http_client, network_transport
 from pytest_llmbench.transport.observe import ObservingTransport
 from pytest_llmbench.transport.per_loop import PerLoopTransport, Unclosable
 
@@ -161,8 +161,8 @@ class BenchSession:
             thread.close()
             self._loop_thread = None
 
-    def start(self, target: Target, test: TestInfo) -> TestRun:
-        run = TestRun(self, target, test)
+    def start(self, target: Target, test: TestInfo, options: Options | None = None) -> TestRun:
+        run = TestRun(self, target, test, options)
         if run.mocked:
             self.modes_used.add("mocked")
         elif run.mode.action in ("live", "replay", "record"):
@@ -175,14 +175,16 @@ class TestRun:
 
     __test__ = False  # not a pytest test class, whatever its name
 
-    def __init__(self, session: BenchSession, target: Target, test: TestInfo) -> None:
+    def __init__(
+        self, session: BenchSession, target: Target, test: TestInfo, options: Options | None = None
+    ) -> None:
         self.session = session
         self.target = target
         self.test = test
         self.mock: LLMMock | None = None
         self.sdk_metrics: list[RequestMetrics] = []  # requests made through the SDK clients
         self.cassette: Cassette | None = None
-        options = session.options
+        options = options or session.options  # the test's own cassette directory and matching
         if test.mocked:
             self.mode = Mode("live")  # placeholder: mocked runs never touch the network
             self.mock = LLMMock(target.provider, target.model)
@@ -190,10 +192,11 @@ class TestRun:
         self.cassette_path = cassette_path(
             options.cassette_dir, target.provider.name, test.module, test.name
         )
+        credentials = codec_for(target.provider.kind).credentials(target.provider)
         self.mode = decide(
             replay=options.replay,
             record_mode=options.record_mode,
-            missing_credentials=target.provider.missing_credentials(),
+            missing_credentials=credentials.missing,
             # rewrite records from scratch: what is on disk (even a broken file) is not read.
             cassette_exists=options.record_mode != "rewrite"
             and Cassette.exists(self.cassette_path),
@@ -260,17 +263,18 @@ class TestRun:
             return self.cassette.replay_transport()
         return self.cassette.recording_transport(network)
 
-    def _sdk_transport(self) -> httpx.AsyncBaseTransport:
-        """This run's stack, timed and observed: SDK calls get RequestMetrics too."""
+    def _observed(self, timed: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        """The timed stack observed: SDK calls get RequestMetrics too."""
         target = self.target
-        timed = TimingTransport(self.inner_transport())
         return ObservingTransport(timed, target.provider, target.model, self.sdk_metrics.append)
+
+    def _sdk_transport(self) -> httpx.AsyncBaseTransport:
+        """This run's stack, timed and observed."""
+        return self._observed(TimingTransport(self.inner_transport()))
 
     def http_client(self) -> httpx.AsyncClient:
         """An AsyncClient on this run's stack, for official SDKs (`http_client=`)."""
-        return httpx.AsyncClient(
-            transport=self._sdk_transport(), timeout=timeouts(self.target.provider)
-        )
+        return build_http_client(self.target.provider, self.inner_transport(), outer=self._observed)
 
     def httpx2_client(self) -> Any:
         """An httpx2.AsyncClient on this run's stack, for SDKs built on httpx2."""
@@ -285,9 +289,7 @@ class TestRun:
 
     def client(self) -> LLMClient:
         provider = self.target.provider
-        http = httpx.AsyncClient(
-            transport=TimingTransport(self.inner_transport()), timeout=timeouts(provider)
-        )
+        http = build_http_client(provider, self.inner_transport())
         api_key = MOCK_API_KEY if self.mocked else None
         return LLMClient(provider, self.target.model, http=http, api_key=api_key)
 

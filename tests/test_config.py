@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_llmbench.config import ConfigError, load_config
+from pytest_llmbench.providers import codec_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,10 +137,11 @@ def test_missing_credentials_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     provider = load_config(write(tmp_path, GOOD)).provider("openai")
+    credentials = codec_for(provider.kind).credentials
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    assert provider.missing_credentials() == "OPENAI_API_KEY"
+    assert credentials(provider).missing == "OPENAI_API_KEY is not set"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test-value")
-    assert provider.missing_credentials() is None
+    assert credentials(provider).missing is None
     assert provider.api_key() == "sk-local-test-value"
 
 

@@ -13,9 +13,9 @@ import httpx
 import typer
 from rich.console import Console
 
-from pytest_llmbench import errors
 from pytest_llmbench.client import LLMClient
 from pytest_llmbench.config import Config, ConfigError, ProviderConfig, load_config
+from pytest_llmbench.providers import codec_for
 from pytest_llmbench.selection import Target
 
 CONFIG_ENV = "LLMBENCH_CONFIG"
@@ -103,10 +103,8 @@ def client_for(state: CliState, target: Target) -> LLMClient:
 
 def require_credentials(provider: ProviderConfig) -> None:
     """Raise AuthenticationError, before any request, when the provider's key is not set."""
-    missing = provider.missing_credentials()
-    if missing:
-        raise errors.AuthenticationError(
-            f"{missing} is not set",
-            provider=provider.name,
-            hint=f"set {missing} in the environment, or pick another provider (llmbench models)",
-        )
+    credentials = codec_for(provider.kind).credentials(provider)
+    if not credentials.present:
+        error = credentials.error(provider.name)
+        error.hint = f"{error.hint}, or pick another provider (llmbench models)"
+        raise error

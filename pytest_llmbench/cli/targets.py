@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pytest_llmbench.cli.exits import UsageError, interrupted_exit
 from pytest_llmbench.cli.picker import interactive, pick
 from pytest_llmbench.config import Config, ModelConfig, ProviderConfig
+from pytest_llmbench.providers import codec_for
 from pytest_llmbench.selection import SelectionError, Target, model_named, provider_named
 
 
@@ -21,8 +22,7 @@ def usage_errors() -> Iterator[None]:
 
 
 def _provider_label(provider: ProviderConfig) -> str:
-    missing = provider.missing_credentials()
-    state = f"{missing} not set" if missing else "ready"
+    state = codec_for(provider.kind).credentials(provider).missing or "ready"
     models = ", ".join(m.id for m in provider.models)
     return f"{provider.name}  [{provider.kind}]  {models}  ({state})"
 

@@ -29,6 +29,7 @@ from pytest_llmbench.cli.exits import (
 )
 from pytest_llmbench.cli.targets import usage_errors
 from pytest_llmbench.config import ProviderConfig
+from pytest_llmbench.providers import codec_for
 from pytest_llmbench.selection import Target, provider_named
 
 
@@ -41,9 +42,9 @@ class _Check:
 
 
 async def _check(state: CliState, provider: ProviderConfig) -> _Check:
-    missing = provider.missing_credentials()
+    missing = codec_for(provider.kind).credentials(provider).missing
     if missing:
-        return _Check(provider, "skipped", f"{missing} is not set", EXIT_AUTHENTICATION)
+        return _Check(provider, "skipped", missing, EXIT_AUTHENTICATION)
     target = Target(provider, provider.model())
     try:
         async with client_for(state, target) as client:

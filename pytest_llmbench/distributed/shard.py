@@ -18,6 +18,7 @@ from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.distributed.plan import RequestItems, ShardPlan
 from pytest_llmbench.load import LoadRun, RequestSource
 from pytest_llmbench.metrics import RequestMetrics
+from pytest_llmbench.providers import codec_for
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,10 @@ class ShardWorker:
 
     async def prepare(self, setup: ShardSetup) -> str | None:
         """Build the client; None when ready, else why not (a message naming the fix)."""
-        missing = setup.provider.missing_credentials()
+        missing = codec_for(setup.provider.kind).credentials(setup.provider).missing
         if missing:
             return (
-                f"worker {self.worker} on {self.node}: {missing} is not set in its environment; "
+                f"worker {self.worker} on {self.node}: {missing} in its environment; "
                 "a local Ray instance inherits it from the process that starts it, a cluster "
                 f"needs it set where `ray start` runs on every node (see 'Beyond one machine')"
             )

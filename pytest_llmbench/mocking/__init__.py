@@ -10,33 +10,24 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any, TypeVar
 
 import httpx
 import respx
 
+from pytest_llmbench import kinds
 from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.mocking.emitter import Emitter, MockError, MockReply, MockToolCall
 from pytest_llmbench.transport.paced import PacedStream
 from pytest_llmbench.types import FinishReason, Usage
-
-_EMITTERS = {
-    "openai": "pytest_llmbench.mocking.openai:OpenAIEmitter",
-    "openai-responses": "pytest_llmbench.mocking.openai_responses:OpenAIResponsesEmitter",
-    "anthropic": "pytest_llmbench.mocking.anthropic:AnthropicEmitter",
-    "gemini": "pytest_llmbench.mocking.gemini:GeminiEmitter",
-    "bedrock": "pytest_llmbench.mocking.bedrock:BedrockEmitter",
-}
 
 Spec = MockReply | MockError
 S = TypeVar("S", MockReply, MockError)
 
 
 def emitter_for(kind: str) -> Emitter:
-    """The mock server side of a wire format."""
-    module, _, name = _EMITTERS[kind].partition(":")
-    emitter: Emitter = getattr(import_module(module), name)()
+    """The mock server side of a wire format; ValueError naming the known kinds for any other."""
+    emitter: Emitter = kinds.load(kind, "emitter")()
     return emitter
 
 

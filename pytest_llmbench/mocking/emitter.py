@@ -3,6 +3,10 @@
 An Emitter turns a MockReply into the exact bytes the provider sends (a JSON body, or stream
 chunks tagged with when they go out) and a MockError into the provider's error body. Official
 SDKs parse what emitters produce; the tests check that.
+
+Emitters never use the codecs (pytest_llmbench.providers): each is written on its own from the
+provider's documented wire format, so a round trip (emitter bytes -> codec) checks two separate
+readings of that format against each other, not one reading against itself.
 """
 
 from __future__ import annotations

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-
+from pytest_llmbench import kinds
 from pytest_llmbench.providers.base import Codec, StreamAssembler, StreamDecoder
 
-# kind -> "module:Class"; imported on first use so botocore is needed only for Bedrock.
-_CODECS = {
-    "openai": "pytest_llmbench.providers.openai:OpenAIChatCodec",
-    "openai-responses": "pytest_llmbench.providers.openai_responses:OpenAIResponsesCodec",
-    "anthropic": "pytest_llmbench.providers.anthropic:AnthropicCodec",
-    "gemini": "pytest_llmbench.providers.gemini:GeminiCodec",
-    "bedrock": "pytest_llmbench.providers.bedrock:BedrockCodec",
-}
 _instances: dict[str, Codec] = {}
 
 
 def codec_for(kind: str) -> Codec:
-    """The codec of a wire format: openai, openai-responses, anthropic, gemini or bedrock."""
+    """The codec of a wire format (one of `pytest_llmbench.kinds.KINDS`)."""
     if kind not in _instances:
-        try:
-            target = _CODECS[kind]
-        except KeyError:
-            known = ", ".join(_CODECS)
-            raise ValueError(f"unknown provider kind {kind!r}; known kinds: {known}") from None
-        module, _, name = target.partition(":")
-        _instances[kind] = getattr(import_module(module), name)()
+        _instances[kind] = kinds.load(kind, "codec")()
     return _instances[kind]
 
 

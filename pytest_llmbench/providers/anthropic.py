@@ -37,6 +37,7 @@ from pytest_llmbench.providers.base import (
     sampling_options,
 )
 from pytest_llmbench.providers.framing import SSEDecoder, SSEMessage
+from pytest_llmbench.providers.json_values import as_dict, as_int, as_str
 from pytest_llmbench.types import (
     Completion,
     FinishReason,
@@ -127,21 +128,6 @@ def _assistant_blocks(message: Message) -> list[dict[str, Any]]:
     return blocks
 
 
-def _int(value: Any) -> int | None:
-    """A token count from untrusted JSON: ints only (bools and other types are not counts)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 USAGE_FIELDS = (
     "input_tokens",
     "output_tokens",
@@ -152,9 +138,9 @@ USAGE_FIELDS = (
 
 def raw_usage(data: Any) -> dict[str, int]:
     """The integer counts an Anthropic `usage` object holds (thinking tokens included)."""
-    usage = _dict(data)
-    counts = {name: n for name in USAGE_FIELDS if (n := _int(usage.get(name))) is not None}
-    thinking = _int(_dict(usage.get("output_tokens_details")).get("thinking_tokens"))
+    usage = as_dict(data)
+    counts = {name: n for name in USAGE_FIELDS if (n := as_int(usage.get(name))) is not None}
+    thinking = as_int(as_dict(usage.get("output_tokens_details")).get("thinking_tokens"))
     if thinking is not None:
         counts["thinking_tokens"] = thinking
     return counts
@@ -178,10 +164,6 @@ def usage_from(data: Any) -> Usage | None:
     if not isinstance(data, dict):
         return None
     return usage_from_counts(raw_usage(data))
-
-
-def _arguments(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 class AnthropicCodec(Codec):
@@ -235,15 +217,15 @@ class AnthropicCodec(Codec):
                 continue
             kind = block.get("type")
             if kind == "text":
-                text.append(_str(block.get("text")))
+                text.append(as_str(block.get("text")))
             elif kind == "thinking":
-                reasoning.append(_str(block.get("thinking")))
+                reasoning.append(as_str(block.get("thinking")))
             elif kind == "tool_use":
-                arguments = _arguments(block.get("input"))
+                arguments = as_dict(block.get("input"))
                 tool_calls.append(
                     ToolCall(
-                        id=_str(block.get("id")),
-                        name=_str(block.get("name")),
+                        id=as_str(block.get("id")),
+                        name=as_str(block.get("name")),
                         arguments=arguments,
                         raw_arguments=json.dumps(arguments, ensure_ascii=False),
                     )
@@ -252,8 +234,8 @@ class AnthropicCodec(Codec):
         raw_finish = body.get("stop_reason")
         raw_finish = raw_finish if isinstance(raw_finish, str) else None
         return Completion(
-            id=_str(body.get("id")),
-            model=_str(body.get("model")),
+            id=as_str(body.get("id")),
+            model=as_str(body.get("model")),
             text="".join(text),
             reasoning="".join(reasoning),
             tool_calls=tool_calls,
@@ -275,7 +257,7 @@ class AnthropicCodec(Codec):
         if isinstance(error, str):
             return ErrorInfo(message=error)
         if not isinstance(error, dict):
-            return ErrorInfo(message=_str(body.get("message")) or str(error or "error"))
+            return ErrorInfo(message=as_str(body.get("message")) or str(error or "error"))
         # Anthropic names the error in `type`; llama.cpp's OpenAI-style bodies use `code` too.
         code = error.get("type") or error.get("code")
         message = error.get("message")
@@ -400,7 +382,7 @@ class AnthropicStreamDecoder:
                 events.append(StreamEvent("error", error=self._codec.make_error(None, info)))
                 return
         if kind == "message_start":
-            self._message_start(_dict(data.get("message")), events)
+            self._message_start(as_dict(data.get("message")), events)
         elif kind == "content_block_start":
             self._block_start(data, events)
         elif kind == "content_block_delta":
@@ -417,41 +399,41 @@ class AnthropicStreamDecoder:
 
     def _message_start(self, message: dict[str, Any], events: list[StreamEvent]) -> None:
         events.append(
-            StreamEvent("start", id=_str(message.get("id")), model=_str(message.get("model")))
+            StreamEvent("start", id=as_str(message.get("id")), model=as_str(message.get("model")))
         )
         self._add_usage(message.get("usage"), events)
 
     def _block_start(self, data: dict[str, Any], events: list[StreamEvent]) -> None:
-        index = _int(data.get("index"))
-        block = _dict(data.get("content_block"))
-        kind = _str(block.get("type"))
+        index = as_int(data.get("index"))
+        block = as_dict(data.get("content_block"))
+        kind = as_str(block.get("type"))
         state = _Block(kind)
         if kind == "tool_use":
             state.tool = self._tools
             self._tools += 1
-            state.id = _str(block.get("id"))
-            state.name = _str(block.get("name"))
-            state.start_input = _arguments(block.get("input"))
+            state.id = as_str(block.get("id"))
+            state.name = as_str(block.get("name"))
+            state.start_input = as_dict(block.get("input"))
             events.append(StreamEvent("tool_call", index=state.tool, id=state.id, name=state.name))
-        elif kind == "text" and _str(block.get("text")):
+        elif kind == "text" and as_str(block.get("text")):
             # Lenient: servers that send a whole block at once put its text here.
-            events.append(StreamEvent("text", text=_str(block.get("text"))))
-        elif kind == "thinking" and _str(block.get("thinking")):
-            events.append(StreamEvent("reasoning", text=_str(block.get("thinking"))))
+            events.append(StreamEvent("text", text=as_str(block.get("text"))))
+        elif kind == "thinking" and as_str(block.get("thinking")):
+            events.append(StreamEvent("reasoning", text=as_str(block.get("thinking"))))
         if index is not None:
             self._blocks[index] = state
 
     def _block_delta(self, data: dict[str, Any], events: list[StreamEvent]) -> None:
-        index = _int(data.get("index"))
-        delta = _dict(data.get("delta"))
+        index = as_int(data.get("index"))
+        delta = as_dict(data.get("delta"))
         kind = delta.get("type")
         state = self._blocks.get(index) if index is not None else None
         if kind == "text_delta" or (kind is None and "text" in delta):
-            text = _str(delta.get("text"))
+            text = as_str(delta.get("text"))
             if text:
                 events.append(StreamEvent("text", text=text))
         elif kind == "thinking_delta":
-            thinking = _str(delta.get("thinking"))
+            thinking = as_str(delta.get("thinking"))
             if thinking:
                 events.append(StreamEvent("reasoning", text=thinking))
         elif kind == "input_json_delta":
@@ -464,13 +446,13 @@ class AnthropicStreamDecoder:
             if state.kind != "tool_use":
                 return  # server tool inputs (server_tool_use) are not the caller's tool calls
             state.saw_delta = True
-            fragment = _str(delta.get("partial_json"))
+            fragment = as_str(delta.get("partial_json"))
             if fragment:
                 events.append(StreamEvent("tool_call", index=state.tool, text=fragment))
         # signature_delta (thinking integrity) and citations_delta carry no output.
 
     def _block_stop(self, data: dict[str, Any], events: list[StreamEvent]) -> None:
-        index = _int(data.get("index"))
+        index = as_int(data.get("index"))
         state = self._blocks.pop(index, None) if index is not None else None
         if state is None or state.kind != "tool_use" or state.saw_delta:
             return
@@ -481,7 +463,7 @@ class AnthropicStreamDecoder:
 
     def _message_delta(self, data: dict[str, Any], events: list[StreamEvent]) -> None:
         self._add_usage(data.get("usage"), events)
-        raw_finish = _dict(data.get("delta")).get("stop_reason")
+        raw_finish = as_dict(data.get("delta")).get("stop_reason")
         if isinstance(raw_finish, str):
             events.append(
                 StreamEvent(

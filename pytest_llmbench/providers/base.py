@@ -7,6 +7,7 @@ sequence of body chunks into a Completion, and turns an error status and body in
 from __future__ import annotations
 
 import json
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
@@ -39,6 +40,35 @@ class ErrorInfo:
     code: str | None = None
     message: str = ""
     retry_after: float | None = None  # a delay the body gives (Gemini's RetryInfo)
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    """What credentials a provider needs and whether they are set: names, never values."""
+
+    names: tuple[str, ...] = ()  # environment variables that can hold them; () = none needed
+    label: str = ""  # what messages call them: the variable, or "AWS credentials (...)"
+    present: bool = True
+    fix: str = ""  # how to set them, one line
+
+    @property
+    def missing(self) -> str | None:
+        """The one message for credentials that are not set (`X is not set`), else None."""
+        return None if self.present else self._not_set()
+
+    @property
+    def state(self) -> str:
+        """One line for listings: `no key needed`, `X: set` or `X is not set`."""
+        if not self.names:
+            return "no key needed"
+        return self.missing or f"{self.label}: set"
+
+    def error(self, provider: str) -> errors.AuthenticationError:
+        """The error for a call that needs the credentials while they are not set."""
+        return errors.AuthenticationError(self._not_set(), provider=provider, hint=self.fix)
+
+    def _not_set(self) -> str:
+        return f"{self.label} is not set"
 
 
 class Codec(ABC):
@@ -76,6 +106,18 @@ class Codec(ABC):
         if status is None:
             return errors.ServerError if "overload" in text else errors.ProviderError
         return errors.class_for_status(status)
+
+    def credentials(self, provider: ProviderConfig) -> CredentialStatus:
+        """What the provider needs to be called for real: the key in `api_key_env`, if named."""
+        name = provider.api_key_env
+        if not name:
+            return CredentialStatus()
+        return CredentialStatus(
+            names=(name,),
+            label=name,
+            present=bool(os.environ.get(name)),
+            fix=f"set {name} in the environment",
+        )
 
     # -- shared behaviour -------------------------------------------------------------------
 

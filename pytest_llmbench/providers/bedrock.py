@@ -11,25 +11,22 @@ contentBlockStop, messageStop, metadata and a JSON payload) or exception (`:exce
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials, ReadOnlyCredentials
+from botocore.credentials import Credentials
 from botocore.eventstream import EventStreamBuffer, EventStreamMessage
 from botocore.exceptions import BotoCoreError
-from botocore.session import Session
 
-from pytest_llmbench import errors, secrets
+from pytest_llmbench import errors
 from pytest_llmbench.config import ModelConfig, ProviderConfig
+from pytest_llmbench.providers.aws import aws_credentials, provider_region, sign_request
 from pytest_llmbench.providers.base import (
     Codec,
+    CredentialStatus,
     ErrorInfo,
     base_headers,
     decode_json,
@@ -37,6 +34,7 @@ from pytest_llmbench.providers.base import (
     json_request,
     sampling_options,
 )
+from pytest_llmbench.providers.json_values import as_int, as_str
 from pytest_llmbench.types import (
     Completion,
     FinishReason,
@@ -47,9 +45,9 @@ from pytest_llmbench.types import (
     Usage,
 )
 
-DEFAULT_REGION = "us-east-1"
-SIGNING_SERVICE = "bedrock"
 EVENT_STREAM_TYPE = "application/vnd.amazon.eventstream"
+AWS_CREDENTIALS = "AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -114,82 +112,7 @@ _CONTEXT_MESSAGE = re.compile(
 _MODEL_MESSAGE = re.compile(
     r"model identifier is invalid|on-demand throughput isn.t supported", re.IGNORECASE
 )
-# Regional, FIPS and VPC-endpoint hosts (vpce-....bedrock-runtime.REGION.vpce.amazonaws.com).
-_REGION_IN_HOST = re.compile(
-    r"(?:^|\.)bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$"
-)
-_UNSIGNED_HEADERS = frozenset({"authorization", "content-length", "user-agent", "connection"})
 _MIN_FRAME_LENGTH = 16  # prelude (12) + message CRC (4)
-
-
-# -- credentials ----------------------------------------------------------------------------
-
-_credentials_lock = threading.Lock()
-_credentials_cache: dict[tuple[Any, ...], Credentials | None] = {}
-
-
-def aws_credentials(provider: ProviderConfig) -> Credentials | None:
-    """AWS credentials from botocore's chain (env vars, `provider.profile`, SSO, roles), or None.
-
-    The secret access key and session token are registered for redaction. Lookups are cached
-    per profile and AWS_* environment, since the chain may probe the instance metadata service.
-    """
-    environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))
-    key = (provider.profile, tuple(environment))
-    with _credentials_lock:
-        if key not in _credentials_cache:
-            _credentials_cache[key] = _resolve_credentials(provider.profile)
-        credentials = _credentials_cache[key]
-    if credentials is not None:
-        try:
-            _register(credentials)
-        except BotoCoreError:  # a refresh (SSO, assumed role) can fail after the first lookup
-            return None
-    return credentials
-
-
-def _resolve_credentials(profile: str | None) -> Credentials | None:
-    try:
-        credentials = Session(profile=profile).get_credentials()
-        if credentials is not None:
-            credentials.get_frozen_credentials()  # refreshable ones fail here, not at use
-    except BotoCoreError:
-        return None
-    return credentials
-
-
-def _register(credentials: Credentials) -> ReadOnlyCredentials:
-    # One frozen snapshot, so a refresh cannot mix old and new parts into one signature.
-    frozen = credentials.get_frozen_credentials()
-    secrets.register("AWS_SECRET_ACCESS_KEY", frozen.secret_key)
-    secrets.register("AWS_SESSION_TOKEN", frozen.token)
-    return frozen
-
-
-def provider_region(provider: ProviderConfig) -> str:
-    """The region to call and sign for: `provider.region`, else the base URL's, else us-east-1."""
-    if provider.region:
-        return provider.region
-    match = _REGION_IN_HOST.search(urlsplit(provider.base_url).hostname or "")
-    return match.group(1) if match else DEFAULT_REGION
-
-
-def sign_request(request: httpx.Request, credentials: Credentials, region: str) -> None:
-    """Add SigV4 headers (Authorization, X-Amz-Date, X-Amz-Security-Token) to `request`.
-
-    The signature covers the URL, the body and the headers already set, exactly as httpx
-    will send them; headers a transport may add or change later are left unsigned.
-    """
-    frozen = _register(credentials)
-    signed = {k: v for k, v in request.headers.items() if k.lower() not in _UNSIGNED_HEADERS}
-    aws_request = AWSRequest(
-        method=request.method, url=str(request.url), headers=signed, data=request.content
-    )
-    SigV4Auth(frozen, SIGNING_SERVICE, region).add_auth(aws_request)
-    for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
-        value = aws_request.headers.get(name)
-        if value is not None:
-            request.headers[name.lower()] = value
 
 
 # -- request --------------------------------------------------------------------------------
@@ -333,18 +256,6 @@ def _has_tool_blocks(messages: list[dict[str, Any]]) -> bool:
 # -- response -------------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _optional_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def usage_from(data: Any) -> Usage | None:
     """Usage from a Converse `usage` object.
 
@@ -353,11 +264,11 @@ def usage_from(data: Any) -> Usage | None:
     """
     if not isinstance(data, dict):
         return None
-    cache_read = _optional_int(data.get("cacheReadInputTokens"))
-    cache_write = _optional_int(data.get("cacheWriteInputTokens"))
+    cache_read = as_int(data.get("cacheReadInputTokens"))
+    cache_write = as_int(data.get("cacheWriteInputTokens"))
     return Usage(
-        input_tokens=_int(data.get("inputTokens")) + (cache_read or 0) + (cache_write or 0),
-        output_tokens=_int(data.get("outputTokens")),
+        input_tokens=as_int(data.get("inputTokens"), 0) + (cache_read or 0) + (cache_write or 0),
+        output_tokens=as_int(data.get("outputTokens"), 0),
         cached_input_tokens=cache_read,
     )
 
@@ -407,14 +318,7 @@ class BedrockCodec(Codec):
             return http_request
         resolved = credentials or aws_credentials(provider)
         if resolved is None:
-            raise errors.AuthenticationError(
-                "no AWS credentials found to sign the Bedrock request",
-                provider=self.kind,
-                hint=(
-                    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or `profile` "
-                    "in models.toml), or a Bedrock API key in the provider's api_key_env"
-                ),
-            )
+            raise _aws_status(provider, present=False).error(self.kind)
         try:
             sign_request(http_request, resolved, region)
         except BotoCoreError as exc:  # refreshing expired SSO or role credentials failed
@@ -422,6 +326,13 @@ class BedrockCodec(Codec):
                 f"could not refresh the AWS credentials: {exc}", provider=self.kind
             ) from None
         return http_request
+
+    def credentials(self, provider: ProviderConfig) -> CredentialStatus:
+        """A Bedrock API key in `api_key_env`, else AWS credentials from botocore's chain."""
+        key = super().credentials(provider)
+        if key.present and key.names:
+            return key
+        return _aws_status(provider, present=aws_credentials(provider) is not None)
 
     def completion_from_json(self, body: Any) -> Completion:
         output = body.get("output") if isinstance(body, dict) else None
@@ -458,11 +369,11 @@ class BedrockCodec(Codec):
     def error_info(self, body: Any) -> ErrorInfo | None:
         if not isinstance(body, dict) or "output" in body:
             return None
-        message = _str(body.get("message", body.get("Message")))
+        message = as_str(body.get("message", body.get("Message")))
         code = error_code(body.get("__type", body.get("code", body.get("Code"))))
         if not message:
             # modelStreamErrorException may carry only the model's own words.
-            message = _str(body.get("originalMessage"))
+            message = as_str(body.get("originalMessage"))
         if not message and code is None:
             return None
         return ErrorInfo(code=code, message=message)
@@ -500,6 +411,21 @@ class BedrockCodec(Codec):
         return BedrockStreamDecoder(self)
 
 
+def _aws_status(provider: ProviderConfig, *, present: bool) -> CredentialStatus:
+    """AWS credentials as the way to call Bedrock; a Bedrock API key is the other way."""
+    key = provider.api_key_env
+    where = key or "the provider's api_key_env"
+    return CredentialStatus(
+        names=((key,) if key else ()) + AWS_VARIABLES,
+        label="AWS credentials" if present else AWS_CREDENTIALS,
+        present=present,
+        fix=(
+            "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or `profile` "
+            f"in models.toml), or a Bedrock API key in {where}"
+        ),
+    )
+
+
 def _tool_call(tool: dict[str, Any]) -> ToolCall:
     arguments = tool.get("input")
     try:
@@ -507,8 +433,8 @@ def _tool_call(tool: dict[str, Any]) -> ToolCall:
     except (ValueError, RecursionError):  # nested deeper than json.dumps goes
         raw = ""
     return ToolCall(
-        id=_str(tool.get("toolUseId")),
-        name=_str(tool.get("name")),
+        id=as_str(tool.get("toolUseId")),
+        name=as_str(tool.get("name")),
         arguments=arguments if isinstance(arguments, dict) else {},
         raw_arguments=raw,
     )
@@ -580,12 +506,12 @@ class BedrockStreamDecoder:
             self._event(headers.get(":event-type"), payload, events)
         elif kind == "exception":
             info = self._codec.error_info(_loose_json(frame.payload)) or ErrorInfo()
-            info.code = _str(headers.get(":exception-type")) or info.code
+            info.code = as_str(headers.get(":exception-type")) or info.code
             self._error(info, events)
         elif kind == "error":
-            message = _str(headers.get(":error-message"))
+            message = as_str(headers.get(":error-message"))
             self._error(
-                ErrorInfo(code=_str(headers.get(":error-code")) or None, message=message), events
+                ErrorInfo(code=as_str(headers.get(":error-code")) or None, message=message), events
             )
         else:
             raise self._codec.malformed(f"unknown event-stream message type {kind!r}")
@@ -605,8 +531,8 @@ class BedrockStreamDecoder:
                     StreamEvent(
                         "tool_call",
                         index=self._tool_position(payload.get("contentBlockIndex")),
-                        id=_str(tool.get("toolUseId")),
-                        name=_str(tool.get("name")),
+                        id=as_str(tool.get("toolUseId")),
+                        name=as_str(tool.get("name")),
                     )
                 )
         elif event_type == "contentBlockDelta":
@@ -636,7 +562,7 @@ class BedrockStreamDecoder:
             events.append(StreamEvent("text", text=text))
         tool = delta.get("toolUse")
         if isinstance(tool, dict):
-            fragment = _str(tool.get("input"))
+            fragment = as_str(tool.get("input"))
             events.append(StreamEvent("tool_call", index=self._tool_position(block), text=fragment))
         thought = delta.get("reasoningContent")
         # Only the text is output; `signature` and `redactedContent` deltas are not.

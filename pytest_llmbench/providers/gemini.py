@@ -31,6 +31,7 @@ from pytest_llmbench.providers.base import (
     sampling_options,
 )
 from pytest_llmbench.providers.framing import JSONArrayDecoder, SSEDecoder, SSEMessage
+from pytest_llmbench.providers.json_values import as_str
 from pytest_llmbench.types import (
     Completion,
     FinishReason,
@@ -284,10 +285,6 @@ def _loads(text: str, provider: str) -> Any:
         ) from None
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 class GeminiCodec(Codec):
     kind = "gemini"
 
@@ -363,7 +360,7 @@ class GeminiCodec(Codec):
         reason, retry_after = _error_details(error.get("details"))
         return GeminiErrorInfo(
             code=code,
-            message=_text(error.get("message")),
+            message=as_str(error.get("message")),
             http_status=_count(number),
             reason=reason,
             retry_after=retry_after,
@@ -387,7 +384,7 @@ class GeminiCodec(Codec):
         reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
         if not isinstance(reason, str) or not reason:
             return None
-        detail = _text(feedback.get("blockReasonMessage")) if isinstance(feedback, dict) else ""
+        detail = as_str(feedback.get("blockReasonMessage")) if isinstance(feedback, dict) else ""
         message = f"prompt blocked: {reason}" + (f" ({detail})" if detail else "")
         return errors.ContentFilterError(message, provider=self.kind, code=reason)
 
@@ -432,8 +429,8 @@ class ChunkReader:
             events.append(
                 StreamEvent(
                     "start",
-                    id=_text(chunk.get("responseId")),
-                    model=_text(chunk.get("modelVersion")),
+                    id=as_str(chunk.get("responseId")),
+                    model=as_str(chunk.get("modelVersion")),
                 )
             )
         candidate = self._candidate(chunk.get("candidates"))
@@ -469,9 +466,9 @@ class ChunkReader:
                 continue
             call = part.get("functionCall")
             if isinstance(call, dict):
-                events.append(self._tool_call(call, _text(part.get("thoughtSignature"))))
+                events.append(self._tool_call(call, as_str(part.get("thoughtSignature"))))
                 continue
-            text = _text(part.get("text"))
+            text = as_str(part.get("text"))
             if text:
                 events.append(
                     StreamEvent("reasoning" if part.get("thought") is True else "text", text=text)
@@ -486,8 +483,8 @@ class ChunkReader:
         return StreamEvent(
             "tool_call",
             index=index,
-            id=_text(call.get("id")) or f"call_{index}",
-            name=_text(call.get("name")),
+            id=as_str(call.get("id")) or f"call_{index}",
+            name=as_str(call.get("name")),
             text=arguments,
             signature=signature,
         )

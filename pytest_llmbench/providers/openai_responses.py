@@ -37,6 +37,7 @@ from pytest_llmbench.providers.base import (
     sampling_options,
 )
 from pytest_llmbench.providers.framing import SSEDecoder, SSEMessage
+from pytest_llmbench.providers.json_values import as_dict, as_int, as_list, as_str
 from pytest_llmbench.providers.openai import OpenAIChatCodec
 from pytest_llmbench.types import (
     Completion,
@@ -76,23 +77,6 @@ _STATUSLESS_CLASSES: dict[str, type[ProviderError]] = {
 
 # The chat codec already reads OpenAI's `{"error": {...}}` body; Responses uses the same one.
 _CHAT = OpenAIChatCodec()
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _int(value: Any) -> int | None:
-    # bool is an int subclass; a JSON true is not a token count.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 # -- request ---------------------------------------------------------------------------------
@@ -173,10 +157,10 @@ def usage_from(data: Any) -> Usage | None:
     if not isinstance(data, dict):
         return None
     return Usage(
-        input_tokens=_int(data.get("input_tokens")) or 0,
-        output_tokens=_int(data.get("output_tokens")) or 0,
-        cached_input_tokens=_int(_dict(data.get("input_tokens_details")).get("cached_tokens")),
-        reasoning_tokens=_int(_dict(data.get("output_tokens_details")).get("reasoning_tokens")),
+        input_tokens=as_int(data.get("input_tokens")) or 0,
+        output_tokens=as_int(data.get("output_tokens")) or 0,
+        cached_input_tokens=as_int(as_dict(data.get("input_tokens_details")).get("cached_tokens")),
+        reasoning_tokens=as_int(as_dict(data.get("output_tokens_details")).get("reasoning_tokens")),
     )
 
 
@@ -189,7 +173,7 @@ def finish_reason(status: str | None, response: dict[str, Any], tool_calls: bool
     if status == "completed":
         return "tool_calls" if tool_calls else "stop"
     if status == "incomplete":
-        reason = _dict(response.get("incomplete_details")).get("reason")
+        reason = as_dict(response.get("incomplete_details")).get("reason")
         return INCOMPLETE_REASONS.get(reason, "other") if isinstance(reason, str) else "other"
     if status == "failed":
         return "error"
@@ -197,7 +181,9 @@ def finish_reason(status: str | None, response: dict[str, Any], tool_calls: bool
 
 
 def _has_function_calls(response: dict[str, Any]) -> bool:
-    return any(_dict(item).get("type") == "function_call" for item in _list(response.get("output")))
+    return any(
+        as_dict(item).get("type") == "function_call" for item in as_list(response.get("output"))
+    )
 
 
 class OpenAIResponsesCodec(Codec):
@@ -281,30 +267,30 @@ class OpenAIResponsesCodec(Codec):
                 raise self.malformed(f"output item is not an object: {str(item)[:120]}")
             kind = item.get("type")
             if kind == "message":
-                for raw_part in _list(item.get("content")):
-                    part = _dict(raw_part)
+                for raw_part in as_list(item.get("content")):
+                    part = as_dict(raw_part)
                     if part.get("type") == "output_text":
-                        text.append(_str(part.get("text")))
+                        text.append(as_str(part.get("text")))
                     elif part.get("type") == "refusal":
-                        refusal.append(_str(part.get("refusal")))
+                        refusal.append(as_str(part.get("refusal")))
             elif kind == "function_call":
-                raw = _str(item.get("arguments"))
+                raw = as_str(item.get("arguments"))
                 tool_calls.append(
                     ToolCall(
-                        id=_str(item.get("call_id")),
-                        name=_str(item.get("name")),
+                        id=as_str(item.get("call_id")),
+                        name=as_str(item.get("name")),
                         raw_arguments=raw,
                         arguments=parse_arguments(raw),
                     )
                 )
             elif kind == "reasoning":
-                for part in _list(item.get("summary")) + _list(item.get("content")):
-                    reasoning.append(_str(_dict(part).get("text")))
+                for part in as_list(item.get("summary")) + as_list(item.get("content")):
+                    reasoning.append(as_str(as_dict(part).get("text")))
         status = body.get("status")
         raw_status = status if isinstance(status, str) else None
         return Completion(
-            id=_str(body.get("id")),
-            model=_str(body.get("model")),
+            id=as_str(body.get("id")),
+            model=as_str(body.get("model")),
             text="".join(text),
             reasoning="".join(reasoning),
             refusal="".join(refusal) or None,
@@ -348,7 +334,7 @@ class OpenAIResponsesCodec(Codec):
         code = data.get("code")
         return ErrorInfo(
             code=str(code) if code is not None else None,
-            message=_str(data.get("message")) or "error event in the stream",
+            message=as_str(data.get("message")) or "error event in the stream",
         )
 
 
@@ -406,7 +392,7 @@ class OpenAIResponsesStreamDecoder:
 
     def _event(self, data: dict[str, Any], sse_name: str, events: list[StreamEvent]) -> None:
         # The data's own `type` is authoritative; the SSE event name is only a fallback.
-        kind = _str(data.get("type")) or sse_name
+        kind = as_str(data.get("type")) or sse_name
         if kind in ERROR_EVENTS or (not data.get("type") and isinstance(data.get("error"), dict)):
             self._finished = True
             info = self._codec.stream_error_info(data)
@@ -422,46 +408,46 @@ class OpenAIResponsesStreamDecoder:
         if self._started:
             return
         self._started = True
-        response = _dict(data.get("response"))
+        response = as_dict(data.get("response"))
         events.append(
-            StreamEvent("start", id=_str(response.get("id")), model=_str(response.get("model")))
+            StreamEvent("start", id=as_str(response.get("id")), model=as_str(response.get("model")))
         )
 
     def _delta(
         self, kind: Literal["text", "refusal", "reasoning"]
     ) -> Callable[[dict[str, Any], list[StreamEvent]], None]:
         def handle(data: dict[str, Any], events: list[StreamEvent]) -> None:
-            delta = _str(data.get("delta"))
+            delta = as_str(data.get("delta"))
             if delta:
                 events.append(StreamEvent(kind, text=delta))
 
         return handle
 
     def _position(self, data: dict[str, Any]) -> int:
-        output_index = _int(data.get("output_index"))
+        output_index = as_int(data.get("output_index"))
         key = output_index if output_index is not None else -1
         if key not in self._tool_index:
             self._tool_index[key] = len(self._tool_index)
         return self._tool_index[key]
 
     def _item_added(self, data: dict[str, Any], events: list[StreamEvent]) -> None:
-        item = _dict(data.get("item"))
+        item = as_dict(data.get("item"))
         if item.get("type") != "function_call":
             return
         events.append(
             StreamEvent(
                 "tool_call",
                 index=self._position(data),
-                id=_str(item.get("call_id")),
-                name=_str(item.get("name")),
+                id=as_str(item.get("call_id")),
+                name=as_str(item.get("name")),
                 # OpenAI sends "" here and the arguments as deltas; a server that sends the
                 # whole call at once is still read whole.
-                text=_str(item.get("arguments")),
+                text=as_str(item.get("arguments")),
             )
         )
 
     def _arguments(self, data: dict[str, Any], events: list[StreamEvent]) -> None:
-        delta = _str(data.get("delta"))
+        delta = as_str(data.get("delta"))
         if delta:
             events.append(StreamEvent("tool_call", index=self._position(data), text=delta))
 

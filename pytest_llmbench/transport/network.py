@@ -9,6 +9,7 @@ connection new, how long it took to open) and maps every aiohttp error to an htt
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -218,7 +219,17 @@ def build_http_client(
     provider: ProviderConfig,
     inner: httpx.AsyncBaseTransport | None = None,
     on_complete: OnComplete | None = None,
+    *,
+    outer: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient on TimingTransport(inner); `inner` defaults to the network transport."""
-    transport = TimingTransport(inner or network_transport(provider), on_complete=on_complete)
+    """An AsyncClient on TimingTransport(inner), with the provider's timeouts.
+
+    `inner` defaults to the network transport (pass a shared pool to share one); `outer`
+    wraps the timed transport in a layer that reads the timing (an ObservingTransport, say).
+    """
+    transport: httpx.AsyncBaseTransport = TimingTransport(
+        inner or network_transport(provider), on_complete=on_complete
+    )
+    if outer is not None:
+        transport = outer(transport)
     return httpx.AsyncClient(transport=transport, timeout=timeouts(provider))

@@ -26,7 +26,7 @@ def test_models_prints_the_catalogue(cli: Cli) -> None:
     assert result.code == 0
     assert result.out == "\n".join(catalog_lines(load_config(cli.config))) + "\n"
     assert f"{KEY_ENV}: set" in result.out
-    assert f"{OTHER_KEY_ENV} not set" in result.out
+    assert f"{OTHER_KEY_ENV} is not set" in result.out
     assert SECRET not in result.out
 
 

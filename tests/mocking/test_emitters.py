@@ -16,13 +16,13 @@ from botocore.eventstream import EventStreamBuffer
 from factories import make_provider
 
 from pytest_llmbench import errors
+from pytest_llmbench.kinds import KINDS
 from pytest_llmbench.mocking import LLMMock, emitter_for
 from pytest_llmbench.mocking.bedrock import event_stream_message
 from pytest_llmbench.mocking.emitter import Chunk, MockError, MockReply, MockToolCall
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.types import Completion, FinishReason, Message, Request, Usage
 
-KINDS = ["openai", "openai-responses", "anthropic", "gemini", "bedrock"]
 # Wire formats that report reasoning tokens (Converse has no such count).
 REASONING_KINDS = {"openai", "openai-responses", "gemini"}
 JSON_HEADERS = {"content-type": "application/json"}

@@ -195,7 +195,7 @@ def test_llm_list_shows_models_and_credential_state_but_no_values(
         [
             "openai [[]openai[]] https://api.openai.com/v1  (LLMBENCH_OPENAI_KEY: set)",
             "*openai:gpt-a (default)*context 128,000*$1/$2 per Mtok*[[]streaming,tools,system[]]",
-            "anthropic [[]anthropic[]] *(LLMBENCH_ANTHROPIC_KEY not set)",
+            "anthropic [[]anthropic[]] *(LLMBENCH_ANTHROPIC_KEY is not set)",
             "local *(no key needed)",
         ]
     )

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from pytest_llmbench import errors, secrets
 from pytest_llmbench.config import ModelConfig, ProviderConfig
-from pytest_llmbench.providers import bedrock, codec_for
-from pytest_llmbench.providers.bedrock import EVENT_STREAM_TYPE, BedrockCodec, aws_credentials
+from pytest_llmbench.providers import aws, codec_for
+from pytest_llmbench.providers.aws import aws_credentials
+from pytest_llmbench.providers.bedrock import EVENT_STREAM_TYPE, BedrockCodec
 from pytest_llmbench.strategies import (
     WireBody,
     WireStream,
@@ -59,7 +60,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr(secrets, "_values", {})
-    monkeypatch.setattr(bedrock, "_credentials_cache", {})
+    monkeypatch.setattr(aws, "_credentials_cache", {})
 
 
 def fake_env(monkeypatch: pytest.MonkeyPatch, token: str | None = None) -> None:
@@ -521,9 +522,43 @@ def test_aws_credentials_none_for_unknown_profile() -> None:
 def test_config_missing_credentials_asks_for_aws_credentials(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert "AWS_ACCESS_KEY_ID" in (provider().missing_credentials() or "")
+    assert "AWS_ACCESS_KEY_ID" in (codec.credentials(provider()).missing or "")
     fake_env(monkeypatch)
-    assert provider().missing_credentials() is None
+    assert codec.credentials(provider()).missing is None
+
+
+def test_credentials_without_any_source_name_the_aws_variables_and_the_api_key() -> None:
+    status = codec.credentials(provider(api_key_env="LLMBENCH_BEDROCK_KEY"))
+    assert not status.present
+    assert status.names == (
+        "LLMBENCH_BEDROCK_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_PROFILE",
+    )
+    assert status.missing == (
+        "AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) is not set"
+    )
+    assert "a Bedrock API key in LLMBENCH_BEDROCK_KEY" in status.fix
+
+
+def test_a_bedrock_api_key_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMBENCH_BEDROCK_KEY", "canary-bedrock-key")
+    status = codec.credentials(provider(api_key_env="LLMBENCH_BEDROCK_KEY"))
+    assert status.present
+    assert status.state == "LLMBENCH_BEDROCK_KEY: set"
+
+
+def test_aws_credentials_from_the_chain_are_listed_as_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_env(monkeypatch)
+    assert codec.credentials(provider()).state == "AWS credentials: set"
+
+
+def test_signing_without_credentials_fails_with_the_same_message_as_the_status() -> None:
+    config = provider()
+    with pytest.raises(errors.AuthenticationError) as caught:
+        codec.build_request(hello(), config.model(), config)
+    assert caught.value.message == codec.credentials(config).missing
 
 
 def test_error_echoing_the_secret_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
