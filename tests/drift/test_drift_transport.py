@@ -91,7 +91,7 @@ def test_drift_mode_calls_live_when_there_is_a_cassette() -> None:
     ("missing", "exists", "reason"),
     [
         (None, False, "--llm-drift: no cassette to compare with"),
-        ("KEY", True, "--llm-drift: cannot call the endpoint: KEY is not set"),
+        ("KEY is not set", True, "--llm-drift: cannot call the endpoint: KEY is not set"),
     ],
 )
 def test_drift_mode_skips_without_a_cassette_or_credentials(
