@@ -1,4 +1,4 @@
-"""RequestMetrics: the timings and counts of one request, as defined in DESIGN.md.
+"""RequestMetrics: the timings and counts of one request, as defined in docs/architecture.md.
 
 All clocks are `time.perf_counter_ns()`. `Stopwatch` collects the stamps during a request and
 turns them into a RequestMetrics; nothing else computes these figures.

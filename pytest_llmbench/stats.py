@@ -1,7 +1,7 @@
 """RunStats: the aggregate of a run's RequestMetrics, the same in every report and the CLI.
 
-Aggregates report count, mean, min, p50, p90, p95, p99, max (DESIGN.md). Percentiles use
-linear interpolation between closest ranks (numpy's default method).
+Aggregates report count, mean, min, p50, p90, p95, p99, max (docs/architecture.md, "Metric
+definitions"). Percentiles use linear interpolation between closest ranks (numpy's default).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ METRICS: dict[str, Metric] = {
         Metric("error_rate", "error_rate", "fraction", higher_is_worse=True, distribution=False),
     )
 }
-# The RunStats field names (DESIGN.md's metric names) are accepted too.
+# The RunStats field names (the metric names of docs/architecture.md) are accepted too.
 ALIASES = {m.field: m.name for m in METRICS.values() if m.field != m.name}
 
 ACCEPTED_FORMS = (

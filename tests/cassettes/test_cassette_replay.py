@@ -127,7 +127,9 @@ async def test_replay_at_recorded_pace_reproduces_recorded_gaps(tmp_path: Path) 
     path = tmp_path / "c.yaml"
     await record(path, slow_upstream(0.0, 0.06))
     fetched = await fetch(Cassette(path, timing="recorded").replay_transport())
-    assert fetched.arrivals[1] - fetched.arrivals[0] >= 0.05
+    # Chunks are due at their recorded offsets from the request's start (the second one came
+    # 0.06 s in): a late first chunk on a busy machine does not move the second one's time.
+    assert fetched.arrivals[1] >= 0.05
 
 
 def test_an_unknown_timing_is_rejected(tmp_path: Path) -> None:
