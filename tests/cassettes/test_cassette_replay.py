@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from cassette_helpers import SSE_CHUNKS, Upstream, chat_body, fetch, numbered_upstream, record
 
 from pytest_llmbench.cassettes import Cassette, CassetteError
 from pytest_llmbench.errors import LLMBenchError
+from pytest_llmbench.transport import paced
 from pytest_llmbench.transport.timing import REPLAYED_KEY
 
 TOLERANCE_S = 0.005  # the event loop may wake a little before a timer's due time
@@ -91,12 +93,26 @@ async def test_replay_never_calls_the_network(tmp_path: Path) -> None:
     assert upstream.calls == 1
 
 
-async def test_instant_timing_ignores_the_recorded_offsets(tmp_path: Path) -> None:
+def record_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits paced replay asks for, granted at once (an injected sleep, not the clock)."""
+    waits: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+
+    monkeypatch.setattr(paced, "asyncio", SimpleNamespace(sleep=sleep))
+    return waits
+
+
+async def test_instant_timing_ignores_the_recorded_offsets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "c.yaml"
     write_offsets(path, [5000.0, 10000.0, 20000.0], headers_ms=4000.0)
+    waits = record_waits(monkeypatch)
     fetched = await fetch(Cassette(path, timing="instant").replay_transport())
     assert len(fetched.chunks) == 3
-    assert fetched.arrivals[-1] < 1.0
+    assert waits == []
 
 
 async def test_recorded_timing_replays_chunks_at_their_offsets(tmp_path: Path) -> None:
@@ -120,7 +136,17 @@ async def test_a_scale_factor_multiplies_the_recorded_offsets(tmp_path: Path) ->
     write_offsets(path, [100.0, 400.0])
     fetched = await fetch(Cassette(path, timing=0.25).replay_transport())
     assert fetched.arrivals[1] >= 0.1 - TOLERANCE_S
-    assert fetched.arrivals[1] < 0.4
+
+
+async def test_a_scale_factor_shortens_every_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.yaml"
+    write_offsets(path, [100.0, 400.0])
+    waits = record_waits(monkeypatch)
+    await fetch(Cassette(path, timing=0.25).replay_transport())
+    assert waits  # it does wait, and never past the scaled offset of the last chunk (0.1 s)
+    assert all(wait <= 0.1 for wait in waits)
 
 
 async def test_replay_at_recorded_pace_reproduces_recorded_gaps(tmp_path: Path) -> None:
