@@ -24,7 +24,7 @@ from pytest_llmbench.load import (
     failed_metrics,
 )
 from pytest_llmbench.metrics import NS_PER_MS, RequestMetrics
-from pytest_llmbench.prompts import Selection, load_prompts, prompt_stream
+from pytest_llmbench.prompts import Selection, load_prompts, prompt_requests
 from pytest_llmbench.stats import RunStats
 from pytest_llmbench.types import Completion, Request
 
@@ -173,34 +173,6 @@ class LLMBench:
         """
         if (requests is None) == (prompts is None):
             raise ValueError("give requests or prompts=PATH")
-        if workers is not None or cluster is not None:
-            return await self._load_distributed(
-                requests,
-                prompts,
-                selection,
-                max_tokens,
-                stream,
-                LoadShape(
-                    concurrency=concurrency,
-                    rate=rate,
-                    arrivals=arrivals,
-                    count=count,
-                    duration=duration,
-                    warmup=warmup,
-                    seed=seed,
-                ),
-                workers or 1,
-                cluster,
-            )
-        source: RequestSource
-        if prompts is not None:
-            source = (
-                (p.id, p.request(max_tokens=max_tokens, stream=stream))
-                for p in prompt_stream(load_prompts(prompts), selection, seed)
-            )
-        else:
-            assert requests is not None
-            source = cycle_requests(_as_requests(requests))
         shape = LoadShape(
             concurrency=concurrency,
             rate=rate,
@@ -210,6 +182,17 @@ class LLMBench:
             warmup=warmup,
             seed=seed,
         )
+        if workers is not None or cluster is not None:
+            return await self._load_distributed(
+                requests, prompts, selection, max_tokens, stream, shape, workers or 1, cluster
+            )
+        source: RequestSource
+        if prompts is not None:
+            loaded = load_prompts(prompts)
+            source = prompt_requests(loaded, selection, seed, max_tokens=max_tokens, stream=stream)
+        else:
+            assert requests is not None
+            source = cycle_requests(_as_requests(requests))
         run = LoadRun(self.client, source, shape, name=self.name)
         return self._done(await run.run())
 
