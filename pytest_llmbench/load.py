@@ -137,10 +137,14 @@ class LoadRun:
         start = self._clock()
         deadline = start + self.shape.duration if self.shape.duration is not None else None
         await self._phase(start, deadline)
-        wall = self._clock() - start
+        return self.stats(self._clock() - start)
+
+    def stats(self, wall_s: float) -> RunStats:
+        """The RunStats of the requests finished so far (all of them once `run` returned);
+        a stopped run's front end calls it with the time the run had."""
         stats = RunStats.from_metrics(
             self.results,
-            wall_s=wall,
+            wall_s=wall_s,
             name=self.name,
             provider=self.client.provider.name,
             model=self.client.model.id,

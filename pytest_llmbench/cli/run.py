@@ -353,14 +353,7 @@ async def _run_one(
     except asyncio.CancelledError:
         if not task.cancelled():
             raise
-        stats = RunStats.from_metrics(
-            load.results,
-            wall_s=time.perf_counter() - started,
-            name=plan.name,
-            provider=target.provider.name,
-            model=target.model.id,
-            dispatch_lags_ms=load.lags_ms,
-        )
+        stats = load.stats(time.perf_counter() - started)
     finally:
         stopper.watch(None, None)
     live.finish(stats)

@@ -142,7 +142,7 @@ class DistributedRun:
         finally:
             for actor in self.actors:
                 ray.kill(actor)
-        return self._merged()
+        return self.stats()
 
     async def _prepare(self, ray: Any) -> None:
         calls = [a.prepare.remote(s) for a, s in zip(self.actors, self.setups, strict=True)]
@@ -234,9 +234,11 @@ class DistributedRun:
             )
             self._take(worker, ShardBatch(rows=[row]))
 
-    def _merged(self) -> RunStats:
+    def stats(self, wall_s: float | None = None) -> RunStats:
+        """The merged RunStats of the rows reported so far; `wall_s` stands in for the
+        shards' own wall times while none has reported one (a run stopped early)."""
         rows = sorted(self.results, key=lambda m: m.started_at)
-        wall = max(self._walls.values(), default=0.0)
+        wall = max(self._walls.values(), default=wall_s or 0.0)
         stats = RunStats.from_metrics(
             rows,
             wall_s=wall,
