@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
+import orjson
 
 from pytest_llmbench import errors
 from pytest_llmbench.config import ModelConfig, ProviderConfig
@@ -153,6 +154,12 @@ def text_excerpt(body: bytes, limit: int = 200) -> str:
 
 def decode_json(body: bytes | str, provider: str) -> Any:
     """Parse JSON or raise MalformedResponseError with an excerpt of what came instead."""
+    try:
+        # orjson parses a stream chunk about 4x faster; what it refuses and the standard
+        # library accepts (NaN, lone surrogate escapes, a float past 1e308) still parses.
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
