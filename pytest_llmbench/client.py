@@ -188,7 +188,7 @@ class LLMClient:
             decoder = self.codec.stream_decoder_for(response.headers)
             assembler = StreamAssembler()
             clock = time.perf_counter_ns
-            chunks = response.aiter_bytes().__aiter__()
+            chunks = _body_chunks(response)
             max_pending = self.provider.max_event_bytes
             pending = 0  # bytes fed since the decoder last completed an event
             while True:
@@ -353,6 +353,13 @@ class CompletionStream:
             client._metrics(result, result.completion, self.retries)
             self.completion = result.completion
             return
+
+
+def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body's chunks; the raw ones when nothing is to decode (one async layer less each)."""
+    if response.is_stream_consumed or "content-encoding" in response.headers:
+        return response.aiter_bytes().__aiter__()
+    return response.aiter_raw().__aiter__()
 
 
 def _add_hint(error: errors.ProviderError, provider: ProviderConfig) -> None:

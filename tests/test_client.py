@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import Callable
 from typing import Any
@@ -147,6 +148,21 @@ async def test_events_carry_the_arrival_of_their_chunk(
     stamps = [e.arrival_ns for e in events]
     assert all(s is not None for s in stamps)
     assert stamps == sorted(stamps)  # type: ignore[type-var]
+
+
+async def test_a_compressed_stream_is_decompressed_before_decoding(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    body = gzip.compress(b"".join(STREAM))
+    chunks = [(0.0, body[:20]), (0.0, body[20:])]
+    headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+    router.post(URL).mock(
+        return_value=httpx.Response(200, stream=PacedStream(chunks), headers=headers)
+    )
+    async with client_for() as client:
+        completion = await client.complete("Hi", stream=True)
+    assert completion.text == "abcd"
+    assert completion.metrics.bytes == len(body)  # what came over the network
 
 
 async def test_usage_missing_is_estimated_from_output_events(
