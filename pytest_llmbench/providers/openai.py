@@ -286,10 +286,27 @@ class OpenAIStreamDecoder:
         delta = choice.get("delta")
         if not isinstance(delta, dict):
             delta = {}
+        content = delta.get("content")
+        if len(delta) == 1 and isinstance(content, str):  # most deltas: text alone
+            if content:
+                events.append(StreamEvent("text", text=content))
+        else:
+            self._delta(delta, content, events)
+        raw_finish = choice.get("finish_reason")
+        if raw_finish:
+            self._finished = True
+            events.append(
+                StreamEvent(
+                    "finish",
+                    finish_reason=finish_from(FINISH_REASONS, raw_finish),
+                    raw_finish_reason=raw_finish,
+                )
+            )
+
+    def _delta(self, delta: dict[str, Any], content: Any, events: list[StreamEvent]) -> None:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
             events.append(StreamEvent("reasoning", text=reasoning))
-        content = delta.get("content")
         text = content if isinstance(content, str) else _content_text(content)
         if text:
             events.append(StreamEvent("text", text=text))
@@ -310,15 +327,5 @@ class OpenAIStreamDecoder:
                     id=call.get("id") or "",
                     name=function.get("name") or "",
                     text=function.get("arguments") or "",
-                )
-            )
-        raw_finish = choice.get("finish_reason")
-        if raw_finish:
-            self._finished = True
-            events.append(
-                StreamEvent(
-                    "finish",
-                    finish_reason=finish_from(FINISH_REASONS, raw_finish),
-                    raw_finish_reason=raw_finish,
                 )
             )
