@@ -332,6 +332,22 @@ async def test_total_timeout_bounds_the_wait_for_headers(
             await client.complete("Hi")
 
 
+async def test_the_request_is_sent_in_the_callers_task(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    # No task of its own per request (asyncio.wait_for made one): less work per request.
+    senders: list[asyncio.Task[object] | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        senders.append(asyncio.current_task())
+        return httpx.Response(200, json=COMPLETION)
+
+    router.post(URL).mock(side_effect=answer)
+    async with client_for() as client:
+        await client.complete("Hi")
+    assert senders == [asyncio.current_task()]
+
+
 async def test_an_error_while_reading_a_body_is_a_taxonomy_error_and_retried(
     router: respx.MockRouter, client_for: Callable[..., LLMClient], sleeps: Sleeps
 ) -> None:
