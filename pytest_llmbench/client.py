@@ -141,24 +141,29 @@ class LLMClient:
         )
         result.http_request = http_request
         fallback = Stopwatch()  # used only if the client is not on a TimingTransport
-        total = self.provider.timeout_s
-        started = asyncio.get_running_loop().time()
+        deadline = AttemptDeadline(self.provider.timeout_s)
         try:
-            response = await asyncio.wait_for(self.http.send(http_request, stream=True), total)
+            response = await deadline.wait(self.http.send(http_request, stream=True))
         except errors.LLMBenchError:  # ours already (a CassetteError from replay, say)
+            deadline.close()
             raise
         except httpx.HTTPError as exc:
+            deadline.close()
             raise transport_error(exc, http_request, self.provider, "send") from None
         except asyncio.TimeoutError:
+            deadline.close()
             raise self._total_timeout(http_request) from None
-        except Exception as exc:  # a transport's own exception: still a classified error
+        except BaseException as exc:
+            deadline.close()
+            if not isinstance(exc, Exception):  # a cancellation from outside, say
+                raise
+            # a transport's own exception: still a classified error
             raise unexpected_error(exc, http_request, self.provider, "send") from None
         timing: ResponseTiming | None = response.extensions.get(TIMING_KEY)
         watch = timing.stopwatch if timing is not None else fallback
         result.watch = watch
         result.status = response.status_code
         result.replayed = bool(response.extensions.get(REPLAYED_KEY))
-        deadline = AttemptDeadline(started + total - asyncio.get_running_loop().time())
         try:
             content_type = response.headers.get("content-type", "")
             status = response.status_code
@@ -184,7 +189,7 @@ class LLMClient:
             decoder = self.codec.stream_decoder_for(response.headers)
             assembler = StreamAssembler()
             clock = time.perf_counter_ns
-            chunks = response.aiter_bytes().__aiter__()
+            chunks = _body_chunks(response)
             max_pending = self.provider.max_event_bytes
             pending = 0  # bytes fed since the decoder last completed an event
             while True:
@@ -349,6 +354,13 @@ class CompletionStream:
             client._metrics(result, result.completion, self.retries)
             self.completion = result.completion
             return
+
+
+def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body's chunks; the raw ones when nothing is to decode (one async layer less each)."""
+    if response.is_stream_consumed or "content-encoding" in response.headers:
+        return response.aiter_bytes().__aiter__()
+    return response.aiter_raw().__aiter__()
 
 
 def _add_hint(error: errors.ProviderError, provider: ProviderConfig) -> None:

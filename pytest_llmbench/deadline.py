@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class AttemptDeadline:
@@ -30,6 +33,25 @@ class AttemptDeadline:
     @property
     def expired(self) -> bool:
         return self._expired
+
+    async def wait(self, step: Coroutine[Any, Any, T]) -> T:
+        """`step`'s result (sending the request, say); TimeoutError once expired.
+
+        Awaited in the caller's task: asyncio.wait_for would run it in a task of its own,
+        which costs a task and a turn of the event loop per request.
+        """
+        if self._expired:
+            step.close()
+            raise asyncio.TimeoutError
+        self._waiting = asyncio.current_task()
+        try:
+            return await step
+        except asyncio.CancelledError:
+            if self._expired and _only_our_cancel(self._waiting):
+                raise asyncio.TimeoutError from None
+            raise
+        finally:
+            self._waiting = None
 
     async def next_chunk(self, chunks: AsyncIterator[bytes]) -> bytes:
         """The next chunk; StopAsyncIteration at the end; TimeoutError once expired."""

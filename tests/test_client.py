@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import Callable
 from typing import Any
@@ -147,6 +148,21 @@ async def test_events_carry_the_arrival_of_their_chunk(
     stamps = [e.arrival_ns for e in events]
     assert all(s is not None for s in stamps)
     assert stamps == sorted(stamps)  # type: ignore[type-var]
+
+
+async def test_a_compressed_stream_is_decompressed_before_decoding(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    body = gzip.compress(b"".join(STREAM))
+    chunks = [(0.0, body[:20]), (0.0, body[20:])]
+    headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+    router.post(URL).mock(
+        return_value=httpx.Response(200, stream=PacedStream(chunks), headers=headers)
+    )
+    async with client_for() as client:
+        completion = await client.complete("Hi", stream=True)
+    assert completion.text == "abcd"
+    assert completion.metrics.bytes == len(body)  # what came over the network
 
 
 async def test_usage_missing_is_estimated_from_output_events(
@@ -314,6 +330,22 @@ async def test_total_timeout_bounds_the_wait_for_headers(
     async with client_for(provider) as client:
         with pytest.raises(errors.TimeoutError, match="total timeout"):
             await client.complete("Hi")
+
+
+async def test_the_request_is_sent_in_the_callers_task(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    # No task of its own per request (asyncio.wait_for made one): less work per request.
+    senders: list[asyncio.Task[object] | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        senders.append(asyncio.current_task())
+        return httpx.Response(200, json=COMPLETION)
+
+    router.post(URL).mock(side_effect=answer)
+    async with client_for() as client:
+        await client.complete("Hi")
+    assert senders == [asyncio.current_task()]
 
 
 async def test_an_error_while_reading_a_body_is_a_taxonomy_error_and_retried(

@@ -70,7 +70,13 @@ class SSEDecoder:
             *lines, rest = buffer.split("\n")
             self._partial = [rest] if rest else []
             for line in lines:
-                self._line(line, messages)
+                if line.startswith("data: "):  # the hot path, inlined: most lines are data
+                    self._saw_field = True
+                    self._data.append(line[6:])
+                elif line:
+                    self._line(line, messages)
+                else:
+                    self._dispatch(messages)
             return messages
         start = 0
         length = len(buffer)
@@ -116,10 +122,10 @@ class SSEDecoder:
             self._id = value
 
     def _dispatch(self, messages: list[SSEMessage]) -> None:
-        if self._saw_field and (self._data or self._event):
-            messages.append(
-                SSEMessage(event=self._event or "message", data="\n".join(self._data), id=self._id)
-            )
+        data = self._data
+        if self._saw_field and (data or self._event):
+            text = data[0] if len(data) == 1 else "\n".join(data)
+            messages.append(SSEMessage(self._event or "message", text, self._id))
         self._event = ""
         self._data = []
         self._saw_field = False

@@ -245,6 +245,7 @@ class OpenAIStreamDecoder:
 
     def _events(self, messages: list[Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
+        kind = self._codec.kind
         for message in messages:
             if message.comment:
                 events.append(StreamEvent("keepalive"))
@@ -255,37 +256,58 @@ class OpenAIStreamDecoder:
                 continue
             if not data.strip():
                 continue
-            self._chunk(decode_json(data, self._codec.kind), events)
+            self._chunk(decode_json(data, kind), events)
         return events
 
     def _chunk(self, chunk: Any, events: list[StreamEvent]) -> None:
         if not isinstance(chunk, dict):
             raise self._codec.malformed(f"stream chunk is not an object: {str(chunk)[:120]}")
-        info = self._codec.error_info(chunk)
-        if info is not None:
-            events.append(StreamEvent("error", error=self._codec.make_error(None, info)))
-            return
+        if "error" in chunk:  # error_info finds nothing in a chunk without the key
+            info = self._codec.error_info(chunk)
+            if info is not None:
+                events.append(StreamEvent("error", error=self._codec.make_error(None, info)))
+                return
         if not self._started:
             self._started = True
             events.append(
                 StreamEvent("start", id=chunk.get("id", ""), model=chunk.get("model", ""))
             )
         choices = chunk.get("choices")
-        for choice in choices if isinstance(choices, list) else []:
-            if isinstance(choice, dict) and choice.get("index", 0) == 0:
-                self._choice(choice, events)
-        usage = _body_usage(chunk)
-        if usage is not None:
-            events.append(StreamEvent("usage", usage=usage))
+        if isinstance(choices, list):
+            for choice in choices:
+                if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                    self._choice(choice, events)
+        if "usage" in chunk or "x_groq" in chunk:  # most chunks carry neither
+            usage = _body_usage(chunk)
+            if usage is not None:
+                events.append(StreamEvent("usage", usage=usage))
 
     def _choice(self, choice: dict[str, Any], events: list[StreamEvent]) -> None:
         delta = choice.get("delta")
         if not isinstance(delta, dict):
             delta = {}
+        content = delta.get("content")
+        if len(delta) == 1 and isinstance(content, str):  # most deltas: text alone
+            if content:
+                events.append(StreamEvent("text", text=content))
+        else:
+            self._delta(delta, content, events)
+        raw_finish = choice.get("finish_reason")
+        if raw_finish:
+            self._finished = True
+            events.append(
+                StreamEvent(
+                    "finish",
+                    finish_reason=finish_from(FINISH_REASONS, raw_finish),
+                    raw_finish_reason=raw_finish,
+                )
+            )
+
+    def _delta(self, delta: dict[str, Any], content: Any, events: list[StreamEvent]) -> None:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
             events.append(StreamEvent("reasoning", text=reasoning))
-        text = _content_text(delta.get("content"))
+        text = content if isinstance(content, str) else _content_text(content)
         if text:
             events.append(StreamEvent("text", text=text))
         if delta.get("refusal"):
@@ -305,15 +327,5 @@ class OpenAIStreamDecoder:
                     id=call.get("id") or "",
                     name=function.get("name") or "",
                     text=function.get("arguments") or "",
-                )
-            )
-        raw_finish = choice.get("finish_reason")
-        if raw_finish:
-            self._finished = True
-            events.append(
-                StreamEvent(
-                    "finish",
-                    finish_reason=finish_from(FINISH_REASONS, raw_finish),
-                    raw_finish_reason=raw_finish,
                 )
             )

@@ -276,6 +276,16 @@ def test_a_non_json_data_line_is_malformed() -> None:
         codec.parse_stream(200, {}, [b"data: {nope\n\n"])
 
 
+def test_json_the_standard_library_accepts_still_parses_in_a_stream() -> None:
+    # NaN, a lone surrogate escape and an out-of-range float: not strict JSON, but parsed
+    # before the fast parser came in, so a stream carrying them must not start failing.
+    data = (
+        b'data: {"choices":[{"index":0,"delta":{"content":"\\ud83d"}}],"x":NaN,"y":1e999}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    )
+    assert codec.parse_stream(200, {}, [data]).text == "\ud83d"
+
+
 @given(st.binary(max_size=400))
 def test_random_bytes_raise_only_malformed_or_interrupted(data: bytes) -> None:
     try:
