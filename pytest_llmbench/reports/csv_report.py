@@ -34,6 +34,7 @@ COLUMNS = (
     "replayed",
     "error",
     "connect_ms",
+    "worker",
 )
 
 Cell = str | int | float | bool | None
@@ -81,6 +82,7 @@ def _row(run: RunStats, request: RequestMetrics) -> tuple[Cell, ...]:
         request.replayed,
         request.error,
         request.connect_ms,
+        request.worker,
     )
 
 

@@ -14,6 +14,7 @@ COLUMNS = [
     "timestamp", "run", "provider", "model", "prompt_id", "status", "ttfb_ms", "ttft_ms",
     "e2e_ms", "itl_ms", "input_tokens", "output_tokens", "output_tps", "cost_usd", "bytes",
     "retries", "usage_estimated", "replayed", "error", "connect_ms",
+    "worker",
 ]  # fmt: skip
 
 
@@ -62,6 +63,7 @@ def test_a_successful_row_holds_the_request_figures(tmp_path: Path) -> None:
         "replayed": "false",
         "error": "",
         "connect_ms": "",
+        "worker": "",
     }
 
 
@@ -81,3 +83,10 @@ def test_write_leaves_no_temporary_file(tmp_path: Path) -> None:
 def test_no_runs_gives_just_the_header(tmp_path: Path) -> None:
     write_csv(tmp_path / "requests.csv", results(runs=[]))
     assert (tmp_path / "requests.csv").read_text().splitlines() == [",".join(COLUMNS)]
+
+
+def test_a_distributed_row_names_its_worker(tmp_path: Path) -> None:
+    data = results()
+    data.runs[0].requests[0].worker = 1
+    write_csv(tmp_path / "requests.csv", data)
+    assert read(tmp_path / "requests.csv")[0]["worker"] == "1"
