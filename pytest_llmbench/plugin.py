@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import inspect
-import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +18,7 @@ from pytest_llmbench import (
     drift_plugin,
     failure_report,
     recording_notes,
-    reports,
+    report_plugin,
 )
 from pytest_llmbench.bench import LLMBench
 from pytest_llmbench.cassette_fixtures import CassetteFixtures, options_for_test
@@ -40,7 +39,6 @@ from pytest_llmbench.sync import SyncLLMBench, SyncLLMClient
 SESSION_KEY = pytest.StashKey[BenchSession]()
 CONFIG_ERROR_KEY = pytest.StashKey[str]()
 REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
-COMPARISON_KEY = pytest.StashKey[Any]()
 UNRECORDED_KEY = pytest.StashKey[list[str]]()
 TARGET_FIXTURES = (
     "llm",
@@ -209,25 +207,12 @@ def pytest_configure(config: pytest.Config) -> None:
         targets = select_targets(loaded, providers, split_names(config.getoption("llm_model")))
     except SelectionError as error:
         raise pytest.UsageError(str(error)) from None
-    _check_report_options(config)
+    report_plugin.check_options(config)
     drift_plugin.check_options(config)
     session = BenchSession(loaded, targets, _options(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(_provider_fixtures(session), "llmbench-provider-fixtures")
     config.pluginmanager.register(CassetteFixtures(session.options), "llmbench-cassette-fixtures")
-
-
-def _check_report_options(config: pytest.Config) -> None:
-    """Bad --llm-fail rules or an unreadable --llm-baseline are usage errors, found at start."""
-    try:
-        rules = reports.parse_rules(config.getoption("llm_fail") or "")
-        baseline = config.getoption("llm_baseline")
-        if baseline:
-            reports.read_json(baseline)
-    except (reports.RuleError, reports.ReportFormatError, OSError) as error:
-        raise pytest.UsageError(str(error)) from None
-    if rules and not config.getoption("llm_baseline"):
-        raise pytest.UsageError("--llm-fail needs --llm-baseline PATH (an earlier --llm-report)")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -537,7 +522,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             benchmark_feed.quiet_xdist_warning(session.config)
         return
     drift_plugin.apply_rules(session, bench)
-    _write_reports(session, bench)
+    report_plugin.write_reports(session, bench)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -550,43 +535,10 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         benchmark_feed.add_to_session(node.config, benchmark_feed.BenchmarkRecord(**record))
 
 
-def _write_reports(session: pytest.Session, bench: BenchSession) -> None:
-    config = session.config
-    wanted = ("llm_report", "llm_csv", "llm_html", "llm_baseline")
-    if not any(config.getoption(option) for option in wanted):
-        return
-    results = bench.results()
-    results.meta.finished_at = time.time()
-    for option, write in (
-        ("llm_report", reports.write_json),
-        ("llm_csv", reports.write_csv),
-        ("llm_html", reports.write_html),
-    ):
-        path = config.getoption(option)
-        if path:
-            write(path, results)
-    baseline = config.getoption("llm_baseline")
-    if baseline:
-        rules = reports.parse_rules(config.getoption("llm_fail") or "")
-        comparison = reports.compare(reports.read_json(baseline), results, rules)
-        config.stash[COMPARISON_KEY] = comparison
-        if comparison.breached and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     bench = config.stash.get(SESSION_KEY, None)
     drift_plugin.write_summary(terminalreporter, config, bench)
-    if bench is None or not (bench.runs or bench.outcomes):
-        return
-    text = reports.terminal_text(
-        bench.results(),
-        width=max(terminalreporter._tw.fullwidth, 100),
-        comparison=config.stash.get(COMPARISON_KEY, None),
-        color=terminalreporter.hasmarkup,
-    )
-    terminalreporter.section("llmbench")
-    terminalreporter.write(text)
+    report_plugin.write_summary(terminalreporter, config, bench)
 
 
 def _fixture_name(provider: str) -> str:

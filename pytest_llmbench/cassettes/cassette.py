@@ -34,11 +34,13 @@ from pytest_llmbench.cassettes.serialization import (
     cassette_data,
     dump,
     format_path,
+    headers_offset_s,
     leaves,
     replay_chunks,
     stored_request,
 )
 from pytest_llmbench.cassettes.storage import locked, read_interactions, write_atomically
+from pytest_llmbench.cassettes.store import PacedChunks
 from pytest_llmbench.cassettes.transports import RecordingTransport, ReplayTransport
 from pytest_llmbench.modes import RECORD_MODES, RecordMode
 
@@ -223,14 +225,12 @@ class Cassette:
         with self._lock:
             self._saved = len(recorded)
 
-    # -- for the transports ------------------------------------------------------------------
+    # -- for the transports (the InteractionStore protocol) -----------------------------------
 
-    def incoming(self, request: httpx.Request, body: bytes) -> Any:
-        """A request being made, as a vcrpy Request for matching (its headers are not needed)."""
-        return Request(request.method, str(request.url), body, {})
-
-    def take_replay(self, incoming: Any, *, recording: bool) -> dict[str, Any] | None:
-        """The recorded response to replay for `incoming` (counted as played), or None.
+    def take_replay(
+        self, request: httpx.Request, body: bytes, *, recording: bool
+    ) -> dict[str, Any] | None:
+        """The recorded response to replay for `request` (counted as played), or None.
 
         When recording, vcrpy's record-mode rules decide whether a recording may be replayed
         (never in mode `all`), and only interactions loaded from the file are: what this run
@@ -243,13 +243,13 @@ class Cassette:
                 or not (vcr.rewound or self.allow_playback_repeats)
             ):
                 return None  # vcrpy's rule (can_play_response_for) for replaying while recording
-            request = vcr._before_record_request(incoming)
-            if not request:
+            incoming = vcr._before_record_request(_incoming(request, body))
+            if not incoming:
                 return None
             requests = self._requests
-            requests.extend(request for request, _ in vcr.data[len(requests) :])
+            requests.extend(recorded for recorded, _ in vcr.data[len(requests) :])
             limit = self._loaded if recording else len(requests)
-            found = [i for i in self._index.candidates(request, requests) if i < limit]
+            found = [i for i in self._index.candidates(incoming, requests) if i < limit]
             counts = vcr.play_counts
             # Unplayed recordings first, in order; repeats (when allowed) only after them.
             chosen = next((i for i in found if counts[i] == 0), None)
@@ -273,6 +273,15 @@ class Cassette:
         """Whether the record mode lets a new interaction be added."""
         return not self._vcr.write_protected
 
+    def keeps_response(self, request: httpx.Request, status_code: int) -> bool:
+        """Whether a response with `status_code` is recorded: an error (>= 400) only with
+        `record_errors`; one left out is noted in `unrecorded_errors`."""
+        if status_code < 400 or self.record_errors:
+            return True
+        with self._lock:
+            self.unrecorded_errors.append(f"{request.method} {request.url} -> {status_code}")
+        return False
+
     def add_recording(self, request: httpx.Request, body: bytes, response: dict[str, Any]) -> None:
         """Keep a finished interaction (the request filtered as it will be written)."""
         stored = stored_request(request.method, str(request.url), request.headers, body)
@@ -280,18 +289,20 @@ class Cassette:
             self._vcr.append(stored, response)
             self._recorded.append(self._vcr.data[-1])
 
-    def chunks_of(self, response: dict[str, Any]) -> list[tuple[float, bytes]]:
-        """The response body as `(offset_s, bytes)` paced by `timing`, built once per response."""
+    def replay_pace(self, response: dict[str, Any]) -> tuple[float, PacedChunks]:
+        """When the headers are due and the body as `(offset_s, bytes)`, paced by `timing`
+        (the chunks are built once per response)."""
+        factor = self.timing_factor
         key = id(response)
         chunks = self._chunks.get(key)
         if chunks is None:
-            factor = self.timing_factor
             chunks = [(offset * factor, data) for offset, data in replay_chunks(response)]
             self._chunks[key] = chunks
-        return chunks
+        return (headers_offset_s(response) * factor if factor else 0.0), chunks
 
-    def unmatched(self, incoming: Any) -> CassetteError:
+    def unmatched(self, request: httpx.Request, body: bytes) -> CassetteError:
         """The error for a request this cassette cannot answer: why, a diff, and the fix."""
+        incoming = _incoming(request, body)
         with self._lock:
             recorded = [request for request, _ in self._vcr.data]
             counts = dict(self._vcr.play_counts)
@@ -359,6 +370,11 @@ class Cassette:
             raise CassetteError(
                 f"{self.path}: not written: the value of {found.name} occurs in the cassette text"
             )
+
+
+def _incoming(request: httpx.Request, body: bytes) -> Any:
+    """A request being made, as a vcrpy Request for matching (its headers are not needed)."""
+    return Request(request.method, str(request.url), body, {})
 
 
 def _describe(index: int, request: Any, response: dict[str, Any]) -> str:

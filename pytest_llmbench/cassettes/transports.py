@@ -11,19 +11,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from pytest_llmbench.cassettes.sanitize import safe_response_headers
-from pytest_llmbench.cassettes.serialization import headers_offset_s, new_response
+from pytest_llmbench.cassettes.serialization import new_response
+from pytest_llmbench.cassettes.store import InteractionStore
 from pytest_llmbench.transport.connection import CONNECTION_KEY, ConnectionSetup
 from pytest_llmbench.transport.encoding import decode_chunks
 from pytest_llmbench.transport.paced import PacedStream
 from pytest_llmbench.transport.timing import REPLAYED_KEY
-
-if TYPE_CHECKING:
-    from pytest_llmbench.cassettes.cassette import Cassette
 
 NS_PER_MS = 1_000_000
 
@@ -35,16 +33,15 @@ class ReplayTransport(httpx.AsyncBaseTransport):
     recorded request).
     """
 
-    def __init__(self, cassette: Cassette) -> None:
+    def __init__(self, cassette: InteractionStore) -> None:
         self.cassette = cassette
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         start = time.perf_counter()
         body = await request.aread()
-        incoming = self.cassette.incoming(request, body)
-        response = self.cassette.take_replay(incoming, recording=False)
+        response = self.cassette.take_replay(request, body, recording=False)
         if response is None:
-            raise self.cassette.unmatched(incoming)
+            raise self.cassette.unmatched(request, body)
         return await replay_response(self.cassette, response, start)
 
 
@@ -55,7 +52,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     A response is recorded when its body has been read to the end.
     """
 
-    def __init__(self, cassette: Cassette, inner: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, cassette: InteractionStore, inner: httpx.AsyncBaseTransport) -> None:
         self.cassette = cassette
         self.inner = inner
 
@@ -63,21 +60,17 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         start_ns = time.perf_counter_ns()
         body = await request.aread()
         cassette = self.cassette
-        incoming = cassette.incoming(request, body)
-        recorded = cassette.take_replay(incoming, recording=True)
+        recorded = cassette.take_replay(request, body, recording=True)
         if recorded is not None:
             return await replay_response(cassette, recorded, start_ns / 1e9)
         if not cassette.may_record():
-            raise cassette.unmatched(incoming)
+            raise cassette.unmatched(request, body)
         response = await self.inner.handle_async_request(request)
         headers_ns = time.perf_counter_ns()
         setup = response.extensions.get(CONNECTION_KEY)
         if isinstance(setup, ConnectionSetup) and setup.ready_ns is not None:
             start_ns = max(start_ns, setup.ready_ns)  # the server's own time, not the connect
-        if response.status_code >= 400 and not cassette.record_errors:
-            cassette.unrecorded_errors.append(
-                f"{request.method} {request.url} -> {response.status_code}"
-            )
+        if not cassette.keeps_response(request, response.status_code):
             return response
         if response.is_stream_consumed:
             # Built from content (httpx.MockTransport, respx): the body is already in memory,
@@ -124,12 +117,12 @@ class _RecordingStream(httpx.AsyncByteStream):
 
 
 async def replay_response(
-    cassette: Cassette, response: dict[str, Any], start: float
+    cassette: InteractionStore, response: dict[str, Any], start: float
 ) -> httpx.Response:
     """An httpx.Response replaying a recorded one; `start` is the request's perf_counter()."""
-    factor = cassette.timing_factor
-    if factor:
-        delay = start + headers_offset_s(response) * factor - time.perf_counter()
+    headers_at, chunks = cassette.replay_pace(response)
+    if headers_at:
+        delay = start + headers_at - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
     headers = [
@@ -144,7 +137,7 @@ async def replay_response(
     return httpx.Response(
         response["status"]["code"],
         headers=headers,
-        stream=PacedStream(cassette.chunks_of(response), start=start),
+        stream=PacedStream(chunks, start=start),
         extensions=extensions,
     )
 

@@ -45,8 +45,7 @@ class DriftTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         cassette = self.cassette
-        incoming = cassette.incoming(request, body)
-        recorded = cassette.take_replay(incoming, recording=False)
+        recorded = cassette.take_replay(request, body, recording=False)
         comparison = DriftComparison(
             nodeid=self.nodeid,
             target=self.target,
