@@ -86,9 +86,9 @@ class AiohttpNetworkTransport(httpx.AsyncBaseTransport):
             try:
                 response = await self.inner.handle_async_request(request)
             except httpx.TransportError as error:
-                if setup.resends or not (setup.reused and _peer_closed(error)):
+                if not (setup.reused and _peer_closed(error)) or setup.resends >= _resends(error):
                     raise as_httpx_error(error, request) from error.__cause__
-                setup.resends += 1  # a stale pooled connection: once more, on another one
+                setup.resends += 1  # a stale pooled connection: again, on another one
                 setup.reused = setup.connect_start_ns = setup.connect_end_ns = None
                 continue
             except Exception as error:
@@ -192,6 +192,21 @@ def as_httpx_error(error: httpx.TransportError, request: httpx.Request) -> httpx
     ):  # reset or broken pipe on an open connection
         return httpx.NetworkError(str(error), request=request)
     return error
+
+
+# A request whose body could not even be written never reached the server, so it may go again
+# while the pool hands out connections the peer has closed (llama.cpp closes every connection
+# after its response, often before the pool notices); one the server may have read, only once.
+UNSENT_RESENDS = 8
+
+
+def _resends(error: BaseException) -> int:
+    """How many times a request that failed on a stale pooled connection may be resent."""
+    import aiohttp
+
+    cause = error.__cause__
+    unsent = isinstance(cause, aiohttp.ClientOSError) and "write request body" in str(cause)
+    return UNSENT_RESENDS if unsent else 1
 
 
 def _peer_closed(error: BaseException) -> bool:

@@ -128,3 +128,22 @@ async def test_a_stale_pooled_connection_is_resent_once_and_counted_as_a_retry()
     assert posts.count == 3 and posts.connections == 2
     assert first.metrics.retries == 0
     assert second.metrics.retries == 1
+
+
+async def test_a_server_closing_every_connection_after_its_answer_loses_no_request() -> None:
+    # llama.cpp's way: every connection is closed after one response, often after the pool took
+    # it back. A request whose body could not be written on such a connection never reached the
+    # server, so it goes again (counted) until it meets a live connection.
+    from pytest_llmbench.load import LoadRun, LoadShape, cycle_requests
+    from pytest_llmbench.types import Request
+
+    request = Request.model_validate({"messages": [{"role": "user", "content": "Hi"}]})
+    async with (
+        scripted_server(lambda n: OK, close_after_answer=True) as (url, posts),
+        client(url, max_retries=0) as llm,
+    ):
+        stats = await LoadRun(
+            llm, cycle_requests([request]), LoadShape(concurrency=4, count=40)
+        ).run()
+    assert stats.errors == {}
+    assert posts.count == 40  # no request reached the server twice
