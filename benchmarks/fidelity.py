@@ -88,7 +88,7 @@ def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> in
     return usage.ru_maxrss // 1024
 
 
-def _from_csv(path: Path) -> dict[str, list[float | None]]:
+def _from_csv(path: Path) -> dict[str, Any]:
     with path.open() as rows:
         table = list(csv.DictReader(rows))
     return {
@@ -217,9 +217,9 @@ def main() -> None:
                     capacity.setdefault(kind, []).append(len(raw["ttft"]) / raw["wall_s"])
             bare = statistics.median(capacity.get("bare", [0.0])) or None
             for kind, values in capacity.items():
-                rate = statistics.median(values)
-                share = f"{rate / bare:.0%} of bare" if bare else ""
-                print(f"  {kind:<10} {rate:8.1f} req/s  {share}")
+                req_s = statistics.median(values)
+                share = f"{req_s / bare:.0%} of bare" if bare else ""
+                print(f"  {kind:<10} {req_s:8.1f} req/s  {share}")
     finally:
         scripted.terminate()
         zero.terminate()

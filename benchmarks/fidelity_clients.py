@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -27,7 +28,9 @@ Timed = tuple[float | None, float | None]  # TTFT, ITL in ms
 TOKEN = b'" tok"'
 
 
-async def closed_loop(one: Callable[[], Awaitable[Timed]], concurrency: int, count: int) -> dict:
+async def closed_loop(
+    one: Callable[[], Awaitable[Timed]], concurrency: int, count: int
+) -> dict[str, Any]:
     results: list[Timed] = []
     left = count
 
@@ -47,8 +50,8 @@ async def closed_loop(one: Callable[[], Awaitable[Timed]], concurrency: int, cou
     }
 
 
-async def bare(url: str, concurrency: int, count: int, tokens: int) -> dict:
-    body = {"model": "bench", "messages": [{"role": "user", "content": "Hi"}]}
+async def bare(url: str, concurrency: int, count: int, tokens: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": "bench", "messages": [{"role": "user", "content": "Hi"}]}
     body |= {"max_tokens": tokens, "stream": True}
     connector = aiohttp.TCPConnector(limit=1000)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -71,7 +74,7 @@ def _request(tokens: int) -> Request:
     return Request(messages=[{"role": "user", "content": "Hi"}], max_tokens=tokens, stream=True)
 
 
-async def through(llm: LLMClient, concurrency: int, count: int, tokens: int) -> dict:
+async def through(llm: LLMClient, concurrency: int, count: int, tokens: int) -> dict[str, Any]:
     request = _request(tokens)
 
     async def one() -> Timed:
@@ -81,12 +84,12 @@ async def through(llm: LLMClient, concurrency: int, count: int, tokens: int) -> 
     return await closed_loop(one, concurrency, count)
 
 
-async def llmclient(url: str, concurrency: int, count: int, tokens: int) -> dict:
+async def llmclient(url: str, concurrency: int, count: int, tokens: int) -> dict[str, Any]:
     async with LLMClient(provider_for(url)) as llm:
         return await through(llm, concurrency, count, tokens)
 
 
-async def replay(url: str, concurrency: int, count: int, tokens: int) -> dict:
+async def replay(url: str, concurrency: int, count: int, tokens: int) -> dict[str, Any]:
     provider = provider_for(url)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder, "fidelity.yaml")

@@ -83,9 +83,10 @@ EXPECTED = Completion(
 
 
 def test_assert_parses_to_accepts_a_faithful_parse_and_ignores_unsent_counts() -> None:
+    assert EXPECTED.usage is not None
     parsed = EXPECTED.model_copy(
         update={"usage": EXPECTED.usage.model_copy(update={"reasoning_tokens": 0})}
-    )  # type: ignore[union-attr]
+    )
     assert_parses_to(parsed, EXPECTED)
 
 

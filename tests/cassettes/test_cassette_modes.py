@@ -10,6 +10,7 @@ import yaml
 from cassette_helpers import Upstream, chat_body, fetch, numbered_upstream, record
 
 from pytest_llmbench.cassettes import Cassette, CassetteError
+from pytest_llmbench.modes import RecordMode
 from pytest_llmbench.transport.timing import REPLAYED_KEY
 
 
@@ -180,7 +181,9 @@ async def test_answers_replayed_while_recording_are_marked_replayed(tmp_path: Pa
 
 
 @pytest.mark.parametrize("mode", ["rewrite", "new_episodes", "all"])
-async def test_identical_requests_while_recording_all_go_out(tmp_path: Path, mode: str) -> None:
+async def test_identical_requests_while_recording_all_go_out(
+    tmp_path: Path, mode: RecordMode
+) -> None:
     # A benchmark records the same request several times: none may be answered from the
     # recording made moments before, or the benchmark would time a replay.
     upstream = numbered_upstream()

@@ -27,7 +27,7 @@ def prompt_text(seen: Seen) -> str:
 
 
 def sse_answer() -> bytes:
-    events = [
+    events: list[dict[str, Any]] = [
         {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
         for text in ("Hel", "lo")
     ]

@@ -21,8 +21,8 @@ from hostile import (
     hostile_server_thread,
     whole,
 )
+from hostile_clients import GOOD_STREAM, STREAMED, client_for, guarded, provider_at, sse, text_chunk
 
-from conftest import GOOD_STREAM, STREAMED, client_for, guarded, provider_at, sse, text_chunk
 from pytest_llmbench import LLMClient
 from pytest_llmbench.cli import main
 from pytest_llmbench.load import LoadRun, LoadShape, cycle_requests

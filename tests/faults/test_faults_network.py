@@ -12,8 +12,7 @@ from email.utils import formatdate
 
 import pytest
 from hostile import CLOSE, LOOP, READ, RESET, Hold, Script, chunk, head, hostile_server, whole
-
-from conftest import (
+from hostile_clients import (
     GOOD_REPLY,
     GOOD_STREAM,
     PLAIN,
@@ -25,6 +24,7 @@ from conftest import (
     sse,
     text_chunk,
 )
+
 from pytest_llmbench import errors
 
 
@@ -51,7 +51,7 @@ async def test_a_refused_connection_is_a_connection_error() -> None:
 
 
 async def test_a_reset_mid_stream_is_stream_interrupted_and_not_resent() -> None:
-    script = [READ, head(transfer_encoding="chunked"), chunk(sse(text_chunk("Hel"))), RESET]
+    script: Script = [READ, head(transfer_encoding="chunked"), chunk(sse(text_chunk("Hel"))), RESET]
     async with (
         hostile_server([script]) as server,
         client_for(provider_at(server.url, max_retries=2)) as client,
@@ -63,7 +63,13 @@ async def test_a_reset_mid_stream_is_stream_interrupted_and_not_resent() -> None
 
 async def test_a_chunked_body_cut_inside_a_chunk_is_stream_interrupted() -> None:
     cut = chunk(sse(text_chunk("Hel")))[:-7]  # the chunk's size line promises more than comes
-    script = [READ, head(transfer_encoding="chunked"), chunk(sse(text_chunk("a"))), cut, CLOSE]
+    script: Script = [
+        READ,
+        head(transfer_encoding="chunked"),
+        chunk(sse(text_chunk("a"))),
+        cut,
+        CLOSE,
+    ]
     async with (
         hostile_server([script]) as server,
         client_for(provider_at(server.url, max_retries=2)) as client,
@@ -107,7 +113,7 @@ async def test_a_stream_with_a_finish_reason_but_no_done_completes() -> None:
 
 async def test_an_html_502_page_is_a_server_error_retried_max_retries_times() -> None:
     page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
-    script = [READ, whole(502, page, "text/html"), LOOP]
+    script: Script = [READ, whole(502, page, "text/html"), LOOP]
     sleeps = Sleeps()
     async with (
         hostile_server([script]) as server,
@@ -122,7 +128,10 @@ async def test_an_html_502_page_is_a_server_error_retried_max_retries_times() ->
 
 async def test_a_429_with_retry_after_seconds_waits_that_long_then_succeeds() -> None:
     limited = whole(429, b'{"error": {"message": "slow down"}}', retry_after="3")
-    scripts = [[READ, limited, CLOSE], [READ, whole(200, GOOD_STREAM, "text/event-stream")]]
+    scripts: list[Script] = [
+        [READ, limited, CLOSE],
+        [READ, whole(200, GOOD_STREAM, "text/event-stream")],
+    ]
     sleeps = Sleeps()
     async with (
         hostile_server(scripts) as server,
@@ -174,7 +183,7 @@ async def test_a_content_length_longer_than_the_body_is_a_lost_connection() -> N
 
 async def test_a_stall_after_one_event_ends_at_timeout_s_not_read_timeout_s() -> None:
     stall = Hold()
-    script = [READ, head(transfer_encoding="chunked"), chunk(sse(text_chunk("Hel"))), stall]
+    script: Script = [READ, head(transfer_encoding="chunked"), chunk(sse(text_chunk("Hel"))), stall]
     provider_fields = {"timeout_s": 0.5, "read_timeout_s": 3 * 60.0}
     async with (
         hostile_server([script]) as server,
@@ -263,7 +272,10 @@ async def test_a_retry_after_http_date_is_waited_for() -> None:
 
     date = formatdate(time.time() + 30, usegmt=True)  # the HTTP date 30 s from now
     limited = whole(429, b'{"error": {"message": "slow down"}}', retry_after=date)
-    scripts = [[READ, limited, CLOSE], [READ, whole(200, GOOD_STREAM, "text/event-stream")]]
+    scripts: list[Script] = [
+        [READ, limited, CLOSE],
+        [READ, whole(200, GOOD_STREAM, "text/event-stream")],
+    ]
     sleeps = Sleeps()
     async with (
         hostile_server(scripts) as server,
@@ -280,7 +292,12 @@ async def test_a_retry_after_http_date_is_waited_for() -> None:
 
 async def test_an_event_larger_than_max_event_bytes_is_refused_naming_the_cap() -> None:
     huge = b"data: " + b"x" * (256 * 1024)  # never ends: the cap must stop it
-    script = [READ, head(transfer_encoding="chunked"), chunk(sse(text_chunk("a"))), chunk(huge)]
+    script: Script = [
+        READ,
+        head(transfer_encoding="chunked"),
+        chunk(sse(text_chunk("a"))),
+        chunk(huge),
+    ]
     async with hostile_server([[*script, Hold()]]) as server:
         provider = provider_at(server.url, max_event_bytes=64 * 1024)
         async with client_for(provider) as client:

@@ -49,15 +49,16 @@ class Tee(httpx.AsyncBaseTransport):
         self.bodies.append(body)
         inner_stream = response.stream
         assert isinstance(inner_stream, httpx.AsyncByteStream)
+        source: httpx.AsyncByteStream = inner_stream  # narrowing does not reach the class below
 
         class Copy(httpx.AsyncByteStream):
             async def __aiter__(self) -> AsyncIterator[bytes]:
-                async for chunk in inner_stream:
+                async for chunk in source:
                     body.extend(chunk)
                     yield chunk
 
             async def aclose(self) -> None:
-                await inner_stream.aclose()
+                await source.aclose()
 
         response.stream = Copy()
         return response

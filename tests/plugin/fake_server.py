@@ -14,7 +14,7 @@ CHUNKS = ["Hel", "lo", " there"]
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: FakeOpenAI  # type: ignore[assignment]
+    server: FakeOpenAI
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -68,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", "text/event-stream")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        events = [
+        events: list[dict[str, Any]] = [
             {"choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]}
             for c in CHUNKS
         ]

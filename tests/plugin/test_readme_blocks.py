@@ -29,7 +29,7 @@ from pytest_llmbench.config import load_config
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -28,5 +28,6 @@ def test_readers_keep_their_type_and_give_the_empty_value_otherwise(
     read: Any, good: Any, empty: Any
 ) -> None:
     assert read(good) == good
+    wrong: object
     for wrong in (None, 1, True, "x" if good != "text" else 1.5, [] if good != [1] else {}):
         assert read(wrong) == empty

@@ -21,7 +21,6 @@ from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.base import StreamAssembler
 from pytest_llmbench.providers.openai_responses import (
     OpenAIResponsesCodec,
-    UnsupportedParameterError,
 )
 from pytest_llmbench.strategies import (
     WireBody,
@@ -188,7 +187,7 @@ def test_build_request_rejects_stop_sequences_with_a_clear_value_error() -> None
 def test_build_request_stop_error_is_an_invalid_request_error() -> None:
     with pytest.raises(errors.InvalidRequestError) as caught:
         build(ask(stop="END"))
-    assert isinstance(caught.value, UnsupportedParameterError)
+    assert isinstance(caught.value, errors.UnsupportedParameterError)
     assert caught.value.provider == "openai-responses"
 
 

@@ -27,7 +27,12 @@ class Outer(httpx.AsyncBaseTransport):
 
 async def test_the_client_sends_through_the_given_transport_with_the_providers_timeouts() -> None:
     sent: list[httpx.Request] = []
-    pool = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(204))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(204)
+
+    pool = httpx.MockTransport(answer)
     async with build_http_client(PROVIDER, pool) as client:
         assert client.timeout == timeouts(PROVIDER)
         response = await client.get(URL)

@@ -1,4 +1,5 @@
-"""Fixtures for the hostile-server fault tests: clients on the real network transport."""
+"""Clients, requests and synthetic SSE bodies for the hostile-server fault tests (shared by
+import, so a plain module rather than a conftest)."""
 
 from __future__ import annotations
 
