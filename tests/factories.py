@@ -15,16 +15,30 @@ BASE_URLS = {
 }
 
 
-def make_provider(kind: str = "openai", name: str | None = None, **fields: Any) -> ProviderConfig:
-    """A ProviderConfig with one cheap model, for tests; any field can be overridden."""
-    model = ModelConfig(
-        id=fields.pop("model_id", "test-model"),
-        context_window=8192,
-        max_output_tokens=1024,
-        input_per_mtok=1.0,
-        output_per_mtok=2.0,
-        default=True,
-    )
+def make_model(**fields: Any) -> ModelConfig:
+    """A cheap ModelConfig for tests; any field can be overridden."""
+    values: dict[str, Any] = {
+        "id": "test-model",
+        "context_window": 8192,
+        "max_output_tokens": 1024,
+        "input_per_mtok": 1.0,
+        "output_per_mtok": 2.0,
+        "default": True,
+        **fields,
+    }
+    return ModelConfig(**values)
+
+
+def make_provider(
+    kind: str = "openai",
+    name: str | None = None,
+    *,
+    model: ModelConfig | None = None,
+    **fields: Any,
+) -> ProviderConfig:
+    """A ProviderConfig with one cheap model (or `model`), for tests; any field can be
+    overridden."""
+    model = model or make_model(id=fields.pop("model_id", "test-model"))
     values: dict[str, Any] = {
         "name": name or kind,
         "kind": kind,

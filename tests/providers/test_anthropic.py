@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from factories import make_model, make_provider
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmbench import errors
-from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.anthropic import AnthropicCodec, messages_url
 from pytest_llmbench.strategies import (
@@ -31,21 +31,15 @@ STREAMS = ["stream_text.sse", "stream_tool_use.sse", "stream_thinking.sse"]
 KEY = "canary-ant-test-0000000000000000"
 URL = "https://api.anthropic.com/v1/messages"
 
-MODEL = ModelConfig(
+MODEL = make_model(
     id="claude-sonnet-4-5",
     context_window=200_000,
     max_output_tokens=64_000,
     input_per_mtok=3.0,
     output_per_mtok=15.0,
 )
-BARE_MODEL = ModelConfig(id="local", context_window=8192, input_per_mtok=0.0, output_per_mtok=0.0)
-PROVIDER = ProviderConfig(
-    name="anthropic",
-    kind="anthropic",
-    base_url="https://api.anthropic.com",
-    api_key_env="ANTHROPIC_API_KEY",
-    models=(MODEL,),
-)
+BARE_MODEL = make_model(id="local", max_output_tokens=None, input_per_mtok=0.0, output_per_mtok=0.0)
+PROVIDER = make_provider("anthropic", model=MODEL, api_key_env="ANTHROPIC_API_KEY")
 WEATHER = ToolSpec(
     name="get_weather",
     description="Current weather in a city",

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import respx
 from botocore.credentials import Credentials
+from factories import make_model, make_provider
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,19 +72,11 @@ def fake_env(monkeypatch: pytest.MonkeyPatch, token: str | None = None) -> None:
 
 
 def provider(**overrides: Any) -> ProviderConfig:
-    fields: dict[str, Any] = {
-        "name": "bedrock",
-        "kind": "bedrock",
-        "base_url": "https://bedrock-runtime.{region}.amazonaws.com",
-        "region": "us-west-2",
-        "models": [
-            ModelConfig(
-                id=MODEL_ID, context_window=200_000, input_per_mtok=3.0, output_per_mtok=15.0
-            )
-        ],
-    }
-    fields.update(overrides)
-    return ProviderConfig(**fields)
+    model = make_model(
+        id=MODEL_ID, context_window=200_000, input_per_mtok=3.0, output_per_mtok=15.0
+    )
+    fields: dict[str, Any] = {"region": "us-west-2", "api_key_env": None}
+    return make_provider("bedrock", model=model, **{**fields, **overrides})
 
 
 def build(request: Request, api_key: str | None = None, **overrides: Any) -> httpx.Request:

@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from factories import make_model, make_provider
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmbench import errors
-from pytest_llmbench.config import ModelConfig, ProviderConfig
+from pytest_llmbench.config import ProviderConfig
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.base import StreamAssembler
 from pytest_llmbench.providers.openai_responses import (
@@ -37,14 +38,8 @@ URL = "https://api.openai.com/v1/responses"
 KEY = "canary-test-0000000000000000000000000000"
 
 CODEC = OpenAIResponsesCodec()
-MODEL = ModelConfig(id="gpt-4.1", context_window=1_047_576, input_per_mtok=2.0, output_per_mtok=8.0)
-PROVIDER = ProviderConfig(
-    name="openai-responses",
-    kind="openai-responses",
-    base_url="https://api.openai.com/v1",
-    api_key_env="OPENAI_API_KEY",
-    models=(MODEL,),
-)
+MODEL = make_model(id="gpt-4.1", context_window=1_047_576, input_per_mtok=2.0, output_per_mtok=8.0)
+PROVIDER = make_provider("openai-responses", model=MODEL, api_key_env="OPENAI_API_KEY")
 # Each stream fixture and the non-streamed response it ends with.
 STREAM_PAIRS = [
     ("stream_text.sse", "response_text.json"),
