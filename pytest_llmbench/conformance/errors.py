@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_llmbench.client import LLMClient
+from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.conformance.check import ask, check, small_window, with_credentials
 from pytest_llmbench.errors import (
     AuthenticationError,
@@ -19,6 +20,7 @@ __all__ = [
     "test_context_length_exceeded_is_reported",
     "test_context_overflow_error_is_not_retryable",
     "test_malformed_request_is_an_invalid_request_error",
+    "test_rate_limit_headers_are_readable",
     "test_unknown_model_is_model_not_found",
 ]
 
@@ -83,3 +85,34 @@ async def test_unknown_model_is_model_not_found(llm: LLMClient) -> None:
     with pytest.raises(ModelNotFoundError) as caught:
         await client.complete(ask(max_tokens=1))
     assert caught.value.status in (400, 404), f"HTTP {caught.value.status}"
+
+
+# The rate-limit headers each wire format documents on every answer: (limit, remaining) pairs.
+# Gemini and Bedrock document none; self-hosted OpenAI-compatible servers send none.
+RATE_LIMIT_HEADERS = {
+    "openai": [("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests")],
+    "openai-responses": [("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests")],
+    "anthropic": [
+        ("anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining"),
+    ],
+}
+
+
+def documents_rate_limit_headers(provider: ProviderConfig, model: ModelConfig) -> str | None:
+    """Applies to hosted providers whose wire format documents rate-limit headers."""
+    if provider.kind not in RATE_LIMIT_HEADERS:
+        return f"the {provider.kind} wire format documents no rate-limit headers"
+    return with_credentials(provider, model)
+
+
+@check("errors", applies=documents_rate_limit_headers)
+async def test_rate_limit_headers_are_readable(llm: LLMClient) -> None:
+    key = llm.provider.api_key()
+    request = llm.codec.build_request(ask(max_tokens=1), llm.model, llm.provider, key)
+    response = await llm.http.send(request)
+    assert response.status_code == 200, f"HTTP {response.status_code}"
+    for limit_name, remaining_name in RATE_LIMIT_HEADERS[llm.provider.kind]:
+        limit, remaining = response.headers.get(limit_name), response.headers.get(remaining_name)
+        assert limit is not None and remaining is not None, f"no {limit_name} / {remaining_name}"
+        assert limit.isdigit() and remaining.isdigit(), f"{limit_name}={limit!r}, {remaining_name}"
+        assert int(remaining) <= int(limit), f"{remaining_name} {remaining} > {limit_name} {limit}"

@@ -121,7 +121,7 @@ def test_matrix_and_json_section_hold_conformance_checks_only(
         "--llm-report=out.json",
     )
     result.assert_outcomes(passed=2, skipped=2)
-    result.stdout.fnmatch_lines(["collected 53 items / 49 deselected / 4 selected"])
+    result.stdout.fnmatch_lines(["collected * items / * deselected / 4 selected"])
     data = json.loads(Path(local.path, "out.json").read_text())
     section = data["conformance"]
     assert [c["name"] for c in section["checks"]] == [
