@@ -78,13 +78,17 @@ class LLMBench:
         return stats
 
     async def __call__(
-        self, request: Request | str, *, rounds: int = 10, warmup: int = 1
+        self, request: Request | str, *, rounds: int = 10, warmup: int = 1, **fields: Any
     ) -> RunStats:
-        """Send `request` warmup + rounds times, one after another; stats of the rounds."""
+        """Send `request` warmup + rounds times, one after another; stats of the rounds.
+
+        `fields` are Request fields (`max_tokens=16`, `stream=False`), as `llm.complete` takes.
+        """
         if rounds < 1 or warmup < 0:
             raise ValueError(f"rounds must be >= 1 and warmup >= 0, got {rounds} and {warmup}")
+        requests = [r.model_copy(update=fields) for r in _as_requests(request)]
         shape = LoadShape(concurrency=1, count=rounds, warmup=warmup)
-        run = LoadRun(self.client, cycle_requests(_as_requests(request)), shape, name=self.name)
+        run = LoadRun(self.client, cycle_requests(requests), shape, name=self.name)
         return self._done(await run.run())
 
     async def measure(

@@ -318,6 +318,14 @@ def pytest_runtest_makereport(
     return report
 
 
+def _outcome_name(item: pytest.Item, target: Target) -> str:
+    """The test's name with its parameters other than the target (`test_by_length[20]`), so
+    a parametrized test's rows differ; the target has its own column."""
+    callspec = getattr(item, "callspec", None)
+    name = node_run_name(item.nodeid, callspec.id if callspec else None, target.id)
+    return name.rsplit("::", 1)[-1]
+
+
 def _target_of(item: pytest.Item) -> Target | None:
     callspec = getattr(item, "callspec", None)
     target = callspec.params.get("llm_target") if callspec is not None else None
@@ -348,7 +356,7 @@ def _record_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
     session.outcomes.append(
         TestOutcome(
             nodeid=item.nodeid,
-            name=getattr(item, "originalname", item.name),
+            name=_outcome_name(item, target),
             target=target.id,
             outcome=outcome,
             duration_s=report.duration,

@@ -271,3 +271,29 @@ async def test_an_unexpected_error_is_one_error_row_and_the_run_goes_on(shape: L
     assert stats.errors == {"ConnectionError": 1}
     failed = next(r for r in stats.requests if r.error)
     assert "builtins.RuntimeError: not a provider error" in (failed.error_message or "")
+
+
+async def test_llm_bench_rounds_take_request_fields_as_llm_complete_does() -> None:
+    from pytest_llmbench.bench import LLMBench
+
+    bodies: list[dict[str, object]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(
+            200,
+            json={
+                "id": "r",
+                "model": "test-model",
+                "choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+            },
+        )
+
+    client = LLMClient(make_provider("openai"), transport=httpx.MockTransport(answer))
+    async with client:
+        stats = await LLMBench(client)("Hi", rounds=2, warmup=0, max_tokens=7, stream=False)
+    assert stats.count == 2
+    limits = [b.get("max_completion_tokens", b.get("max_tokens")) for b in bodies]
+    assert limits == [7, 7]
+    assert not any(b.get("stream") for b in bodies)
