@@ -17,12 +17,7 @@ from pytest_llmbench import errors
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.anthropic import AnthropicCodec, messages_url
 from pytest_llmbench.strategies import (
-    WireBody,
-    WireStream,
-    assert_parses_to,
     splits,
-    wire_bodies,
-    wire_streams,
 )
 from pytest_llmbench.types import Completion, Message, Request, StreamEvent, ToolCall, ToolSpec
 
@@ -1017,20 +1012,3 @@ def test_any_error_body_gives_a_provider_error(status: int, body: bytes) -> None
     error = AnthropicCodec().parse_error(status, {}, body)
     assert isinstance(error, errors.ProviderError)
     assert error.status == status
-
-
-# -- round trips with the public strategies (bytes from the independent mock emitters) ------
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_streams("anthropic"))
-def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
-    headers = {"content-type": stream.content_type}
-    assert_parses_to(AnthropicCodec().parse_stream(200, headers, stream.chunks), stream.expected)
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_bodies("anthropic"))
-def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
-    headers = {"content-type": body.content_type}
-    assert_parses_to(AnthropicCodec().parse_response(200, headers, body.body), body.expected)

@@ -27,12 +27,7 @@ from pytest_llmbench.providers import aws, codec_for
 from pytest_llmbench.providers.aws import aws_credentials
 from pytest_llmbench.providers.bedrock import EVENT_STREAM_TYPE, BedrockCodec
 from pytest_llmbench.strategies import (
-    WireBody,
-    WireStream,
-    assert_parses_to,
     splits,
-    wire_bodies,
-    wire_streams,
 )
 from pytest_llmbench.types import Message, Request, StreamEvent, ToolCall, ToolSpec, Usage
 
@@ -1177,20 +1172,3 @@ def test_error_round_trip_through_httpx() -> None:
         codec.parse_response(response.status_code, response.headers, response.content)
     assert caught.value.retry_after == 2.0
     assert caught.value.code == "ThrottlingException"
-
-
-# -- round trips with the public strategies (bytes from the independent mock emitters) ------
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_streams("bedrock"))
-def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
-    headers = {"content-type": stream.content_type}
-    assert_parses_to(codec.parse_stream(200, headers, stream.chunks), stream.expected)
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_bodies("bedrock"))
-def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
-    headers = {"content-type": body.content_type}
-    assert_parses_to(codec.parse_response(200, headers, body.body), body.expected)

@@ -10,19 +10,14 @@ import httpx
 import pytest
 import respx
 from factories import make_provider
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_llmbench import errors
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.gemini import Framing, GeminiCodec, parse_duration
 from pytest_llmbench.strategies import (
-    WireBody,
-    WireStream,
-    assert_parses_to,
     splits,
-    wire_bodies,
-    wire_streams,
 )
 from pytest_llmbench.types import Message, Request, StreamEvent, ToolCall, ToolSpec
 
@@ -760,20 +755,3 @@ def test_thought_signature_of_a_call_is_kept_and_sent_back() -> None:
     )
     sent = body_of(codec.build_request(follow_up, MODEL, PROVIDER, "key"))
     assert sent["contents"][1]["parts"][0]["thoughtSignature"] == "c2lnbmF0dXJl"
-
-
-# -- round trips with the public strategies (bytes from the independent mock emitters) ------
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_streams("gemini"))
-def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
-    headers = {"content-type": stream.content_type}
-    assert_parses_to(codec.parse_stream(200, headers, stream.chunks), stream.expected)
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_bodies("gemini"))
-def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
-    headers = {"content-type": body.content_type}
-    assert_parses_to(codec.parse_response(200, headers, body.body), body.expected)

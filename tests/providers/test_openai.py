@@ -8,19 +8,14 @@ from pathlib import Path
 import httpx
 import pytest
 from factories import make_provider
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_llmbench import errors
 from pytest_llmbench.providers import codec_for
 from pytest_llmbench.providers.openai import OpenAIChatCodec
 from pytest_llmbench.strategies import (
-    WireBody,
-    WireStream,
-    assert_parses_to,
     splits,
-    wire_bodies,
-    wire_streams,
 )
 from pytest_llmbench.types import Message, Request, StreamEvent, ToolCall, ToolSpec
 
@@ -359,20 +354,3 @@ def test_empty_error_body_still_explains() -> None:
     error = codec.parse_error(503, {}, b"")
     assert isinstance(error, errors.ServerError)
     assert "HTTP 503 with an empty body" in error.message
-
-
-# -- round trips with the public strategies (bytes from the independent mock emitters) ------
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_streams("openai"))
-def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
-    headers = {"content-type": stream.content_type}
-    assert_parses_to(codec.parse_stream(200, headers, stream.chunks), stream.expected)
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_bodies("openai"))
-def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
-    headers = {"content-type": body.content_type}
-    assert_parses_to(codec.parse_response(200, headers, body.body), body.expected)

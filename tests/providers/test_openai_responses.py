@@ -13,7 +13,7 @@ import httpx
 import pytest
 import respx
 from factories import make_model, make_provider
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_llmbench import errors
@@ -24,12 +24,7 @@ from pytest_llmbench.providers.openai_responses import (
     OpenAIResponsesCodec,
 )
 from pytest_llmbench.strategies import (
-    WireBody,
-    WireStream,
-    assert_parses_to,
     splits,
-    wire_bodies,
-    wire_streams,
 )
 from pytest_llmbench.types import Completion, Message, Request, StreamEvent, ToolCall, ToolSpec
 
@@ -984,20 +979,3 @@ def test_random_json_bodies_raise_only_provider_errors(value: Any) -> None:
         CODEC.parse_error(400, {}, json.dumps(value).encode())
     except errors.ProviderError:  # pragma: no cover - parse_error returns, it does not raise
         pytest.fail("parse_error raised")
-
-
-# -- round trips with the public strategies (bytes from the independent mock emitters) ------
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_streams("openai-responses"))
-def test_any_generated_stream_split_anywhere_parses_to_its_completion(stream: WireStream) -> None:
-    headers = {"content-type": stream.content_type}
-    assert_parses_to(CODEC.parse_stream(200, headers, stream.chunks), stream.expected)
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wire_bodies("openai-responses"))
-def test_any_generated_body_parses_to_its_completion(body: WireBody) -> None:
-    headers = {"content-type": body.content_type}
-    assert_parses_to(CODEC.parse_response(200, headers, body.body), body.expected)
