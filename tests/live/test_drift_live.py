@@ -10,29 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from cassette_edit import edit_recorded_body
+from local_server import CONFIG, LOCAL, needs_local_server
 
-from pytest_llmbench import load_config
-
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = load_config(ROOT / "models.toml")
-LOCAL = CONFIG.provider("local")
-
-
-def server_up() -> bool:
-    try:
-        return (
-            httpx.get(LOCAL.base_url.removesuffix("/v1") + "/health", timeout=1).status_code == 200
-        )
-    except httpx.HTTPError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(
-    not server_up(), reason="local llama-server is not running: bash scripts/local-server/start.sh"
-)
+pytestmark = needs_local_server
 
 MODELS_TOML = f"""
 [providers.local]
