@@ -27,6 +27,12 @@ SERVER_BIN="$BUILD_DIR/bin/llama-server"
 VOCAB="$LLAMA_SRC/models/ggml-vocab-llama-spm.gguf"
 MODEL="$CACHE/tiny-llama.gguf"
 MODEL_STAMP="$MODEL.stamp"  # hash of generator + args that produced $MODEL
+# Our patches to the vendored llama.cpp (see each file's header). The sources and the binary
+# each carry a stamp with the hash of the patch set they were made from.
+PATCHES=("$HERE"/patches/*.patch)
+PATCH_HASH="$(cat "${PATCHES[@]}" | sha256sum | cut -d' ' -f1)"
+SRC_STAMP="$SRC_ROOT/.llmbench-patches"
+BIN_STAMP="$BUILD_DIR/.llmbench-patches"
 
 die() { echo "setup.sh: ERROR: $*" >&2; exit 1; }
 trap 'echo "setup.sh: FAILED at line $LINENO (exit $?)" >&2' ERR
@@ -80,6 +86,20 @@ build_server() {
     cmake --build "$BUILD_DIR" --target llama-server -j 2 >"$BUILD_DIR.build.log" 2>&1 \
         || die "build failed, see $BUILD_DIR.build.log"
     [[ -x "$SERVER_BIN" ]] || die "build finished but $SERVER_BIN is missing"
+    echo "$PATCH_HASH" >"$BIN_STAMP"
+}
+
+patch_sources() {
+    local patch_file
+    # Always from a pristine tree (an older patch set or an interrupted run may have left one
+    # half-patched). tar keeps the archive's mtimes, so make recompiles only patched files.
+    rm -rf "$SRC_ROOT"
+    extract_sdist
+    for patch_file in "${PATCHES[@]}"; do
+        patch --quiet --forward --directory "$LLAMA_SRC" -p1 <"$patch_file" \
+            || die "patch $patch_file does not apply to $LLAMA_SRC"
+    done
+    echo "$PATCH_HASH" >"$SRC_STAMP"
 }
 
 install_gguf() {
@@ -96,7 +116,17 @@ make_model() {
 
 if [[ -f "$SDIST" ]]; then skip "sdist present ($SDIST)"; else step "download llama-cpp-python $LCP_VERSION sdist" download_sdist; fi
 if [[ -d "$LLAMA_SRC" ]]; then skip "sources extracted ($LLAMA_SRC)"; else step "extract sdist" extract_sdist; fi
-if [[ -x "$SERVER_BIN" ]]; then skip "llama-server built"; else step "build llama-server (several minutes)" build_server; fi
+if [[ "$(cat "$SRC_STAMP" 2>/dev/null)" == "$PATCH_HASH" ]]; then
+    skip "sources patched"
+else
+    step "patch llama.cpp sources (${#PATCHES[@]} patch)" patch_sources
+fi
+# A build dir made before a patch changed is rebuilt in place: make recompiles what changed.
+if [[ -x "$SERVER_BIN" && "$(cat "$BIN_STAMP" 2>/dev/null)" == "$PATCH_HASH" ]]; then
+    skip "llama-server built"
+else
+    step "build llama-server (several minutes)" build_server
+fi
 if "$PYTHON" -c "import gguf" 2>/dev/null; then skip "gguf importable"; else step "pip install $GGUF_PIN" install_gguf; fi
 
 # Regenerate the model when the generator or its arguments change.
