@@ -338,6 +338,7 @@ class CompletionStream:
                 _add_hint(error, client.provider)
                 delay = None if result.yielded else client.retry.delay(error, self.retries + 1)
                 if delay is None:
+                    error.retries = self.retries  # the failure row counts them too
                     if error.retryable:  # say why it was not (or no longer) retried
                         reason = (
                             "not retried: the stream had already started"

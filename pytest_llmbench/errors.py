@@ -25,6 +25,8 @@ class ProviderError(LLMBenchError):
 
     retryable: ClassVar[bool] = False
     default_hint: ClassVar[str] = ""
+    # Sends before this failure, beyond the first: retries and stale-connection resends.
+    retries: int = 0
 
     def __init__(
         self,

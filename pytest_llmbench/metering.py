@@ -62,9 +62,10 @@ def request_metrics(
 def failed_metrics(
     provider: ProviderConfig, model: ModelConfig, error: Exception, started_ns: int
 ) -> RequestMetrics:
-    """The row of a request that failed: its error class, status and time to failure."""
+    """The row of a request that failed: its error class, status, retries and time to failure."""
     elapsed_ns = time.perf_counter_ns() - started_ns
     status = error.status if isinstance(error, ProviderError) else None
+    retries = error.retries if isinstance(error, ProviderError) else 0
     return RequestMetrics(
         provider=provider.name,
         model=model.id,
@@ -73,4 +74,5 @@ def failed_metrics(
         e2e_ms=elapsed_ns / NS_PER_MS,
         error=type(error).__name__,
         error_message=secrets.redact(str(error)),
+        retries=retries,
     )

@@ -249,6 +249,21 @@ async def test_dropped_connections_in_a_load_are_counted_as_retries() -> None:
     assert resends > 0
 
 
+async def test_a_failed_request_row_counts_its_retries() -> None:
+    from pytest_llmbench.load import LoadRun, LoadShape, cycle_requests
+
+    page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+    async with (
+        hostile_server([[READ, whole(502, page, "text/html"), LOOP]]) as server,
+        client_for(provider_at(server.url, max_retries=2)) as client,
+    ):
+        shape = LoadShape(concurrency=1, count=3)
+        stats = await guarded(LoadRun(client, cycle_requests([STREAMED]), shape).run())
+    assert [r.error for r in stats.requests] == ["ServerError"] * 3
+    assert [r.retries for r in stats.requests] == [2, 2, 2]
+    assert len(server.requests) == sum(1 + r.retries for r in stats.requests)
+
+
 # -- issue 9, item 4: Retry-After -------------------------------------------------------------
 
 
