@@ -44,9 +44,10 @@ class AiohttpNetworkTransport(httpx.AsyncBaseTransport):
     """httpx-aiohttp's transport with connection stamps, error mapping and a stale-pool resend.
 
     Some servers (llama.cpp's) close a keep-alive connection right after a streamed response;
-    aiohttp may then fail writing the next request on it. Such a request is sent once more, and
+    aiohttp may then fail sending the next request on it. Such a request is sent once more,
     only when the connection that failed was a reused pooled one (a new connection failing is
-    the server's answer, left to the client's retry policy); the resend is counted in
+    the server's answer, left to the client's retry policy), and on a new connection of its own:
+    the pool's other idle connections may be just as stale. The resend is counted in
     `ConnectionSetup.resends`. `resolver` is aiohttp's (tests inject a slow one).
     """
 
@@ -62,8 +63,12 @@ class AiohttpNetworkTransport(httpx.AsyncBaseTransport):
         self._limits = limits
         self._resolver = resolver
         self.inner = AiohttpTransport(limits=limits, proxy=proxy, client=self._new_session)
+        # Resends only: every connection new, closed after its one response.
+        self.unpooled = AiohttpTransport(
+            limits=limits, proxy=proxy, client=lambda: self._new_session(pooled=False)
+        )
 
-    def _new_session(self) -> aiohttp.ClientSession:
+    def _new_session(self, pooled: bool = True) -> aiohttp.ClientSession:
         import aiohttp
 
         trace = aiohttp.TraceConfig()
@@ -72,7 +77,8 @@ class AiohttpNetworkTransport(httpx.AsyncBaseTransport):
         trace.on_connection_reuseconn.append(_reused)
         connector = aiohttp.TCPConnector(
             limit=self._limits.max_connections or 0,
-            keepalive_timeout=self._limits.keepalive_expiry,
+            keepalive_timeout=self._limits.keepalive_expiry if pooled else None,
+            force_close=not pooled,
             ssl=self.inner.ssl_context,
             resolver=self._resolver,
         )
@@ -81,15 +87,17 @@ class AiohttpNetworkTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         setup = ConnectionSetup()
         request.extensions = {**request.extensions, CONNECTION_KEY: setup}
+        transport = self.inner
         while True:
             token = _setup.set(setup)
             try:
-                response = await self.inner.handle_async_request(request)
+                response = await transport.handle_async_request(request)
             except httpx.TransportError as error:
-                if not (setup.reused and _peer_closed(error)) or setup.resends >= _resends(error):
+                if setup.resends or not (setup.reused and _peer_closed(error)):
                     raise as_httpx_error(error, request) from error.__cause__
-                setup.resends += 1  # a stale pooled connection: again, on another one
+                setup.resends += 1  # a stale pooled connection: again, on a new one
                 setup.reused = setup.connect_start_ns = setup.connect_end_ns = None
+                transport = self.unpooled
                 continue
             except Exception as error:
                 mapped = _mapped(error, request)
@@ -104,6 +112,7 @@ class AiohttpNetworkTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+        await self.unpooled.aclose()
 
 
 async def _connect_started(session: Any, context: Any, params: Any) -> None:
@@ -192,21 +201,6 @@ def as_httpx_error(error: httpx.TransportError, request: httpx.Request) -> httpx
     ):  # reset or broken pipe on an open connection
         return httpx.NetworkError(str(error), request=request)
     return error
-
-
-# A request whose body could not even be written never reached the server, so it may go again
-# while the pool hands out connections the peer has closed (llama.cpp closes every connection
-# after its response, often before the pool notices); one the server may have read, only once.
-UNSENT_RESENDS = 8
-
-
-def _resends(error: BaseException) -> int:
-    """How many times a request that failed on a stale pooled connection may be resent."""
-    import aiohttp
-
-    cause = error.__cause__
-    unsent = isinstance(cause, aiohttp.ClientOSError) and "write request body" in str(cause)
-    return UNSENT_RESENDS if unsent else 1
 
 
 def _peer_closed(error: BaseException) -> bool:

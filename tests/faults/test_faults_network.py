@@ -7,6 +7,7 @@ deadline (not a longer one) ended the call.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from email.utils import formatdate
 
@@ -227,6 +228,23 @@ async def test_a_server_that_closes_without_answering_sees_one_post_per_attempt(
         with pytest.raises(errors.ConnectionError):
             await guarded(client.complete(STREAMED))
     assert len(server.requests) == max_retries + 1
+
+
+async def test_a_request_failing_on_two_stale_pooled_connections_is_resent_on_a_new_one() -> None:
+    # Two pooled connections whose server reads the next request and hangs up (llama.cpp
+    # closes its connections like this under load): the resend must not land on the other one.
+    answered = whole(200, GOOD_STREAM, "text/event-stream")
+    scripts: list[Script] = [[READ, answered, READ, CLOSE]] * 2 + [[READ, answered, LOOP]]
+    async with (
+        hostile_server(scripts) as server,
+        client_for(provider_at(server.url)) as client,
+    ):
+        await guarded(asyncio.gather(client.complete(STREAMED), client.complete(STREAMED)))
+        completion = await guarded(client.complete(STREAMED))
+    assert completion.text == "Hello"
+    assert completion.metrics.retries == 1
+    assert len(server.requests) == 2 + 2  # the third request: on a stale connection, then anew
+    assert server.connections == 3
 
 
 async def test_dropped_connections_in_a_load_are_counted_as_retries() -> None:
