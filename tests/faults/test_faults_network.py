@@ -234,7 +234,8 @@ async def test_a_request_failing_on_two_stale_pooled_connections_is_resent_on_a_
     # Two pooled connections whose server reads the next request and hangs up (llama.cpp
     # closes its connections like this under load): the resend must not land on the other one.
     answered = whole(200, GOOD_STREAM, "text/event-stream")
-    scripts: list[Script] = [[READ, answered, READ, CLOSE]] * 2 + [[READ, answered, LOOP]]
+    stale: Script = [READ, answered, READ, CLOSE]
+    scripts: list[Script] = [stale, stale, [READ, answered, LOOP]]
     async with (
         hostile_server(scripts) as server,
         client_for(provider_at(server.url)) as client,
