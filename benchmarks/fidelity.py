@@ -3,8 +3,10 @@
 Run: python -m benchmarks.fidelity [--levels 1,16,64,256] [--repeat 3] [--capacity 3000]
 
 Starts a loopback server with a scripted schedule (first token TTFT ms after the request, then
-one every ITL ms) and measures, in one run, each client in its own process: bare aiohttp,
-LLMClient, llm_bench under pytest, `llmbench run`, and a cassette replayed at the recorded pace.
+one every ITL ms) and measures, in one run, each client in its own process: bare aiohttp
+(counting token bytes), bare aiohttp that parses every event (`bare-json`, the floor for a client
+that decodes what it times), LLMClient, llm_bench under pytest, `llmbench run`, and a cassette
+replayed at the recorded pace.
 Per level: TTFT and ITL error (measured minus scripted) p50/p99, requests/s and peak RSS; then
 capacity (requests/s against a zero-delay server, 64-token streams, c=64) and the first-request
 excess (first TTFT minus the median of the others at c=1). Figures are medians over --repeat
@@ -28,7 +30,8 @@ from typing import Any
 from benchmarks.transport import free_port, wait_for
 from pytest_llmbench.stats import percentile
 
-KINDS = ("bare", "llmclient", "pytest", "cli", "replay")
+KINDS = ("bare", "bare-json", "llmclient", "pytest", "cli", "replay")
+CAPACITY_KINDS = ("bare", "bare-json", "llmclient", "pytest")
 MODELS_TOML = """
 [providers.bench]
 kind = "openai"
@@ -101,7 +104,7 @@ def measure(kind: str, url: str, level: int, count: int, tokens: int, work: Path
     """One client run: per-request TTFT/ITL, wall time and peak RSS."""
     (work / "models.toml").write_text(MODELS_TOML.format(url=url))
     out = work / f"{kind}.json"
-    if kind in ("bare", "llmclient", "replay"):
+    if kind in ("bare", "bare-json", "llmclient", "replay"):
         command = [sys.executable, "-m", "benchmarks.fidelity_clients", kind, url]
         rss = _run([*command, str(level), str(count), str(tokens), str(out)], Path.cwd())
         figures: dict[str, Any] = json.loads(out.read_text())
@@ -212,7 +215,7 @@ def main() -> None:
             print(f"capacity: zero-delay server, 64-token streams, c=64, {args.capacity} requests")
             capacity: dict[str, list[float]] = {}
             for _ in range(args.repeat):
-                for kind in [k for k in kinds if k in ("bare", "llmclient", "pytest")]:
+                for kind in [k for k in kinds if k in CAPACITY_KINDS]:
                     raw = measure(kind, zero_url, 64, args.capacity, 64, work)
                     capacity.setdefault(kind, []).append(len(raw["ttft"]) / raw["wall_s"])
             bare = statistics.median(capacity.get("bare", [0.0])) or None

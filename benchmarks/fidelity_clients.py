@@ -1,8 +1,9 @@
 """One measured client run for benchmarks.fidelity, in its own process (so its RSS is its own).
 
 Run: python -m benchmarks.fidelity_clients KIND URL CONCURRENCY COUNT TOKENS OUT.json
-KIND is `bare` (aiohttp alone), `llmclient` (LLMClient) or `replay` (record COUNT requests, then
-replay them at the recorded pace through LLMClient). Writes per-request TTFT and ITL (ms) and
+KIND is `bare` (aiohttp alone, counting token bytes), `bare-json` (aiohttp, splitting and parsing
+every SSE event), `llmclient` (LLMClient) or `replay` (record COUNT requests, then replay them at
+the recorded pace through LLMClient). Writes per-request TTFT and ITL (ms) and
 the wall time of the measured requests as JSON.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 
 from benchmarks.transport import provider_for
 from pytest_llmbench import LLMClient, Request
@@ -70,6 +72,37 @@ async def bare(url: str, concurrency: int, count: int, tokens: int) -> dict[str,
         return await closed_loop(one, concurrency, count)
 
 
+async def bare_json(url: str, concurrency: int, count: int, tokens: int) -> dict[str, Any]:
+    """aiohttp plus the least a client that reads the answer must do: split the SSE events,
+    parse each with orjson and stamp those that carry text (no httpx, no SSE edge cases, no
+    error handling, no usage or cost): the floor for a client that decodes what it times."""
+    body: dict[str, Any] = {"model": "bench", "messages": [{"role": "user", "content": "Hi"}]}
+    body |= {"max_tokens": tokens, "stream": True}
+    connector = aiohttp.TCPConnector(limit=1000)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one() -> Timed:
+            t0 = time.perf_counter_ns()
+            stamps: list[int] = []
+            rest = b""
+            async with session.post(f"{url}/chat/completions", json=body) as response:
+                async for chunk in response.content.iter_any():
+                    now = time.perf_counter_ns()
+                    *events, rest = (rest + chunk).split(b"\n\n")
+                    for event in events:
+                        data = event.removeprefix(b"data: ")
+                        if data == b"[DONE]":
+                            continue
+                        choices = orjson.loads(data).get("choices")
+                        if choices and choices[0].get("delta", {}).get("content"):
+                            stamps.append(now)
+            ttft = (stamps[0] - t0) / 1e6
+            itl = (stamps[-1] - stamps[0]) / 1e6 / (len(stamps) - 1) if len(stamps) > 1 else None
+            return ttft, itl
+
+        return await closed_loop(one, concurrency, count)
+
+
 def _request(tokens: int) -> Request:
     return Request(messages=[{"role": "user", "content": "Hi"}], max_tokens=tokens, stream=True)
 
@@ -103,7 +136,7 @@ async def replay(url: str, concurrency: int, count: int, tokens: int) -> dict[st
             return await through(llm, concurrency, count, tokens)
 
 
-KINDS = {"bare": bare, "llmclient": llmclient, "replay": replay}
+KINDS = {"bare": bare, "bare-json": bare_json, "llmclient": llmclient, "replay": replay}
 
 
 def main() -> None:

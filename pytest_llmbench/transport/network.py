@@ -8,6 +8,7 @@ connection new, how long it took to open) and maps every aiohttp error to an htt
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -17,6 +18,7 @@ import httpx
 
 from pytest_llmbench.config import ProviderConfig
 from pytest_llmbench.transport.connection import CONNECTION_KEY, ConnectionSetup
+from pytest_llmbench.transport.direct import DirectClient
 from pytest_llmbench.transport.timing import OnComplete, TimingTransport
 
 if TYPE_CHECKING:
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
 POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
 
-# The setup of the request being sent in this task; aiohttp's trace callbacks fill it in.
+# The setup of the request being sent in this task; the stamping connector fills it in.
 _setup: ContextVar[ConnectionSetup | None] = ContextVar("llmbench_connection_setup", default=None)
 
 
@@ -71,18 +73,14 @@ class AiohttpNetworkTransport(httpx.AsyncBaseTransport):
     def _new_session(self, pooled: bool = True) -> aiohttp.ClientSession:
         import aiohttp
 
-        trace = aiohttp.TraceConfig()
-        trace.on_connection_create_start.append(_connect_started)
-        trace.on_connection_create_end.append(_connect_ended)
-        trace.on_connection_reuseconn.append(_reused)
-        connector = aiohttp.TCPConnector(
+        connector = _stamping_connector()(
             limit=self._limits.max_connections or 0,
             keepalive_timeout=self._limits.keepalive_expiry if pooled else None,
             force_close=not pooled,
             ssl=self.inner.ssl_context,
             resolver=self._resolver,
         )
-        return aiohttp.ClientSession(connector=connector, trace_configs=[trace])
+        return aiohttp.ClientSession(connector=connector)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         setup = ConnectionSetup()
@@ -115,24 +113,40 @@ class AiohttpNetworkTransport(httpx.AsyncBaseTransport):
         await self.unpooled.aclose()
 
 
-async def _connect_started(session: Any, context: Any, params: Any) -> None:
-    setup = _setup.get()
-    if setup is not None:
-        setup.reused = False
-        setup.connect_start_ns = time.perf_counter_ns()
+@functools.cache
+def _stamping_connector() -> type[aiohttp.TCPConnector]:
+    """aiohttp's TCPConnector, stamping how each request got its connection on its setup.
 
+    aiohttp's trace callbacks would say the same, but any trace config makes aiohttp build trace
+    objects and fire a dozen signals per request (about 60 us, an eighth of a request's cost
+    at capacity), so the connector stamps instead: `connect` hands out every connection,
+    `_create_connection` opens the new ones.
+    """
+    import aiohttp
 
-async def _connect_ended(session: Any, context: Any, params: Any) -> None:
-    setup = _setup.get()
-    if setup is not None:
-        setup.connect_end_ns = setup.ready_ns = time.perf_counter_ns()
+    class StampingConnector(aiohttp.TCPConnector):
+        async def connect(
+            self, req: Any, traces: Any, timeout: Any
+        ) -> aiohttp.connector.Connection:
+            connection = await super().connect(req, traces, timeout)
+            setup = _setup.get()
+            if setup is not None:
+                if setup.reused is None:  # not opened by _create_connection: from the pool
+                    setup.reused = True
+                setup.ready_ns = setup.connect_end_ns or time.perf_counter_ns()
+            return connection
 
+        async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
+            setup = _setup.get()
+            if setup is not None:
+                setup.reused = False
+                setup.connect_start_ns = time.perf_counter_ns()
+            protocol = await super()._create_connection(req, traces, timeout)
+            if setup is not None:
+                setup.connect_end_ns = time.perf_counter_ns()
+            return protocol
 
-async def _reused(session: Any, context: Any, params: Any) -> None:
-    setup = _setup.get()
-    if setup is not None:
-        setup.reused = True
-        setup.ready_ns = time.perf_counter_ns()
+    return StampingConnector
 
 
 class _MappedStream(httpx.AsyncByteStream):
@@ -231,7 +245,7 @@ def build_http_client(
     *,
     outer: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient on TimingTransport(inner), with the provider's timeouts.
+    """An AsyncClient (a DirectClient) on TimingTransport(inner), with the provider's timeouts.
 
     `inner` defaults to the network transport (pass a shared pool to share one); `outer`
     wraps the timed transport in a layer that reads the timing (an ObservingTransport, say).
@@ -241,4 +255,4 @@ def build_http_client(
     )
     if outer is not None:
         transport = outer(transport)
-    return httpx.AsyncClient(transport=transport, timeout=timeouts(provider))
+    return DirectClient(transport, timeouts(provider))
