@@ -89,10 +89,11 @@ build_server() {
     echo "$PATCH_HASH" >"$BIN_STAMP"
 }
 
-patch_sources() {
+prepare_sources() {
     local patch_file
-    # Always from a pristine tree (an older patch set or an interrupted run may have left one
-    # half-patched). tar keeps the archive's mtimes, so make recompiles only patched files.
+    # Always a pristine tree, then the patches (an older patch set or an interrupted run may
+    # have left one half-patched). tar keeps the archive's mtimes: make recompiles only what
+    # the patches touched.
     rm -rf "$SRC_ROOT"
     extract_sdist
     for patch_file in "${PATCHES[@]}"; do
@@ -115,11 +116,10 @@ make_model() {
 }
 
 if [[ -f "$SDIST" ]]; then skip "sdist present ($SDIST)"; else step "download llama-cpp-python $LCP_VERSION sdist" download_sdist; fi
-if [[ -d "$LLAMA_SRC" ]]; then skip "sources extracted ($LLAMA_SRC)"; else step "extract sdist" extract_sdist; fi
-if [[ "$(cat "$SRC_STAMP" 2>/dev/null)" == "$PATCH_HASH" ]]; then
-    skip "sources patched"
+if [[ -d "$LLAMA_SRC" && "$(cat "$SRC_STAMP" 2>/dev/null)" == "$PATCH_HASH" ]]; then
+    skip "sources extracted and patched ($LLAMA_SRC)"
 else
-    step "patch llama.cpp sources (${#PATCHES[@]} patch)" patch_sources
+    step "extract the sdist and apply ${#PATCHES[@]} patches" prepare_sources
 fi
 # A build dir made before a patch changed is rebuilt in place: make recompiles what changed.
 if [[ -x "$SERVER_BIN" && "$(cat "$BIN_STAMP" 2>/dev/null)" == "$PATCH_HASH" ]]; then
