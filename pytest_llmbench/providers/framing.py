@@ -66,17 +66,20 @@ class SSEDecoder:
             buffer = "".join(self._partial)
         else:
             buffer = text
-        if "\r" not in buffer:  # the common case: LF line endings, split in one call
-            *lines, rest = buffer.split("\n")
-            self._partial = [rest] if rest else []
-            for line in lines:
-                if line.startswith("data: "):  # the hot path, inlined: most lines are data
-                    self._saw_field = True
-                    self._data.append(line[6:])
-                elif line:
-                    self._line(line, messages)
+        if "\r" not in buffer:  # the common case: LF line endings
+            # Cut at blank lines first: most events are one `data: ` line, sent out whole here
+            # (the same as reading its line, then the blank line, with no field pending).
+            *blocks, rest = buffer.split("\n\n")
+            for block in blocks:
+                if not self._saw_field and block.startswith("data: ") and "\n" not in block:
+                    messages.append(SSEMessage("message", block[6:], self._id))
                 else:
-                    self._dispatch(messages)
+                    self._lines(block.split("\n"), messages)
+                    self._dispatch(messages)  # the blank line that ended the block
+            if rest:  # lines after the last blank line: fields of an event still to come
+                *lines, rest = rest.split("\n")
+                self._lines(lines, messages)
+            self._partial = [rest] if rest else []
             return messages
         start = 0
         length = len(buffer)
@@ -97,6 +100,16 @@ class SSEDecoder:
             start = after
         self._partial = [buffer[start:]] if start < length else []
         return messages
+
+    def _lines(self, lines: list[str], messages: list[SSEMessage]) -> None:
+        for line in lines:
+            if line.startswith("data: "):  # the hot path, inlined: most lines are data
+                self._saw_field = True
+                self._data.append(line[6:])
+            elif line:
+                self._line(line, messages)
+            else:
+                self._dispatch(messages)
 
     def _line(self, line: str, messages: list[SSEMessage]) -> None:
         if not line:

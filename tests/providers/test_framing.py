@@ -59,6 +59,21 @@ def test_sse_cut_off_line_is_dropped_and_flagged() -> None:
     assert decoder.truncated
 
 
+# Lines of every kind, so a one-line `data:` event meets pending fields, comments, blank runs.
+SSE_LINES = st.sampled_from(
+    ["data: a", "data: {}", "data:b", "data", "", "", ": ping", "event: e", "id: 7", "retry: 1"]
+)
+
+
+@given(st.data(), st.lists(SSE_LINES, max_size=30))
+def test_sse_lf_lines_split_anywhere_decode_as_crlf_lines_do(
+    data: st.DataObject, lines: list[str]
+) -> None:
+    lf = "\n".join(lines).encode()
+    chunks = data.draw(splits(lf))
+    assert decode(chunks) == decode([lf.replace(b"\n", b"\r\n")])
+
+
 @given(st.binary(max_size=300))
 def test_sse_never_raises_on_random_bytes(data: bytes) -> None:
     decode([data])
