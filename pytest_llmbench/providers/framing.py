@@ -29,6 +29,7 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._char_split = False  # the last chunk ended inside a UTF-8 sequence
         # The text of the unfinished line, in pieces: joined once its line ends, so a long
         # line fed in many chunks costs time linear in its length.
         self._partial: list[str] = []
@@ -39,13 +40,23 @@ class SSEDecoder:
         self.truncated = False  # set by close(): the body ended inside a line
 
     def feed(self, chunk: bytes) -> list[SSEMessage]:
-        text = self._text.decode(chunk)
+        text = self._decoded(chunk)
         partial = self._partial
         if "\n" not in text and "\r" not in text and not (partial and partial[-1][-1:] == "\r"):
             if text:  # no line ends here: keep it for later
                 partial.append(text)
             return []
         return self._drain(text, final=False)
+
+    def _decoded(self, chunk: bytes) -> str:
+        if not self._char_split:
+            try:  # most chunks hold whole characters: bytes.decode is 5x the incremental's speed
+                return chunk.decode()
+            except UnicodeDecodeError:
+                pass
+        text = self._text.decode(chunk)
+        self._char_split = bool(self._text.getstate()[0])  # it keeps a character's first bytes
+        return text
 
     def close(self) -> list[SSEMessage]:
         """Flush at end of body.

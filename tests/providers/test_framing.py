@@ -74,6 +74,18 @@ def test_sse_lf_lines_split_anywhere_decode_as_crlf_lines_do(
     assert decode(chunks) == decode([lf.replace(b"\n", b"\r\n")])
 
 
+@given(st.data(), st.lists(st.text(max_size=8) | st.binary(max_size=3), max_size=20))
+def test_sse_text_with_bad_utf8_split_anywhere_decodes_as_whole(
+    data: st.DataObject, parts: list[str | bytes]
+) -> None:
+    body = b"".join(b"data: " + (p.encode() if isinstance(p, str) else p) + b"\n" for p in parts)
+    assert decode(data.draw(splits(body))) == decode([body])
+
+
+def test_sse_character_cut_by_a_chunk_and_never_completed_is_replaced() -> None:
+    assert [m.data for m in decode([b"data: \xe2\x82", b"x\n\n"])] == ["\ufffdx"]
+
+
 @given(st.binary(max_size=300))
 def test_sse_never_raises_on_random_bytes(data: bytes) -> None:
     decode([data])
