@@ -366,10 +366,20 @@ class CompletionStream:
 
 
 def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body's chunks; the raw ones when nothing is to decode (one async layer less each)."""
-    if response.is_stream_consumed or "content-encoding" in response.headers:
+    """The body's chunks; straight from the transport's stream when nothing is to decode.
+
+    Without a chunk size httpx's aiter_bytes and aiter_raw only count and pass the chunks on,
+    at two async layers and one async layer (about 0.6 us) a chunk.
+    """
+    stream = response.stream
+    if (
+        response.is_stream_consumed
+        or "content-encoding" in response.headers
+        or not isinstance(stream, httpx.AsyncByteStream)
+    ):
         return response.aiter_bytes().__aiter__()
-    return response.aiter_raw().__aiter__()
+    response.is_stream_consumed = True  # as aiter_raw marks it: the body can be read once
+    return stream.__aiter__()
 
 
 def _index_of_error(events: list[StreamEvent], error: errors.ProviderError) -> int:
