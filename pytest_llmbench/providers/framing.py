@@ -78,12 +78,18 @@ class SSEDecoder:
         else:
             buffer = text
         if "\r" not in buffer:  # the common case: LF line endings
-            # Cut at blank lines first: most events are one `data: ` line, sent out whole here
-            # (the same as reading its line, then the blank line, with no field pending).
+            # Cut at blank lines first: most events are one `data: ` line, maybe after one
+            # `event: ` line (Anthropic's, say), and are sent out whole here, as reading their
+            # lines and then the blank line would when no field is pending.
             *blocks, rest = buffer.split("\n\n")
             for block in blocks:
-                if not self._saw_field and block.startswith("data: ") and "\n" not in block:
-                    messages.append(SSEMessage("message", block[6:], self._id))
+                head, _, last = block.rpartition("\n")
+                if (
+                    not self._saw_field
+                    and last.startswith("data: ")
+                    and (not head or (head.startswith("event: ") and "\n" not in head))
+                ):
+                    messages.append(SSEMessage(head[7:] or "message", last[6:], self._id))
                 else:
                     self._lines(block.split("\n"), messages)
                     self._dispatch(messages)  # the blank line that ended the block

@@ -61,7 +61,10 @@ def test_sse_cut_off_line_is_dropped_and_flagged() -> None:
 
 # Lines of every kind, so a one-line `data:` event meets pending fields, comments, blank runs.
 SSE_LINES = st.sampled_from(
-    ["data: a", "data: {}", "data:b", "data", "", "", ": ping", "event: e", "id: 7", "retry: 1"]
+    [
+        *("data: a", "data: {}", "data:b", "data", "", "", ": ping"),
+        *("event: e", "event: ", "event:x", "id: 7", "retry: 1"),
+    ]
 )
 
 
