@@ -424,3 +424,28 @@ async def test_an_error_event_before_any_other_event_is_retried(
         texts = [event.text async for event in client.stream("Hi", stream=True)]
     assert "".join(texts) == "abcd"
     assert route.call_count == 2 and len(sleeps.delays) == 1
+
+
+class _ClosingStream(PacedStream):
+    """A PacedStream that notes when it is closed."""
+
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_the_response_is_closed_when_the_body_ends_before_its_last_events_are_handed_over(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    # the last event lacks its closing blank line: only the end of the body completes it
+    body = _ClosingStream([(0, chunk("a")), (0, chunk("b", "stop").rstrip(b"\n") + b"\n")])
+    headers = {"content-type": "text/event-stream"}
+    router.post(URL).mock(return_value=httpx.Response(200, stream=body, headers=headers))
+    async with client_for() as client:
+        async for event in client.stream("Hi", stream=True):
+            if event.type == "finish":
+                assert body.closed  # the connection is free before the consumer sees the end
+                break
+        else:
+            pytest.fail("no finish event")
