@@ -18,12 +18,14 @@ class AttemptDeadline:
     interrupted; the next wait then fails at once. `close()` stops the timer.
     """
 
-    __slots__ = ("_expired", "_handle", "_waiting")
+    __slots__ = ("_expired", "_handle", "_loop", "_waiting")
 
     def __init__(self, seconds: float) -> None:
         self._expired = False
         self._waiting: asyncio.Task[object] | None = None
-        self._handle = asyncio.get_running_loop().call_later(seconds, self._fire)
+        # Given the loop, current_task skips looking it up: half its cost, paid every chunk.
+        self._loop = asyncio.get_running_loop()
+        self._handle = self._loop.call_later(seconds, self._fire)
 
     def _fire(self) -> None:
         self._expired = True
@@ -43,7 +45,7 @@ class AttemptDeadline:
         if self._expired:
             step.close()
             raise asyncio.TimeoutError
-        self._waiting = asyncio.current_task()
+        self._waiting = asyncio.current_task(self._loop)
         try:
             return await step
         except asyncio.CancelledError:
@@ -57,7 +59,7 @@ class AttemptDeadline:
         """The next chunk; StopAsyncIteration at the end; TimeoutError once expired."""
         if self._expired:
             raise asyncio.TimeoutError
-        self._waiting = asyncio.current_task()
+        self._waiting = asyncio.current_task(self._loop)
         try:
             return await chunks.__anext__()
         except asyncio.CancelledError:

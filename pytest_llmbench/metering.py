@@ -7,7 +7,6 @@ through here, so a request gets the same TTFT, ITL, usage and cost whichever cli
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
 
 from pytest_llmbench import secrets
 from pytest_llmbench.config import ModelConfig, ProviderConfig
@@ -17,17 +16,20 @@ from pytest_llmbench.providers import StreamAssembler
 from pytest_llmbench.types import StreamEvent, Usage
 
 
-def stamped(
-    events: Iterable[StreamEvent], arrival_ns: int, watch: Stopwatch, assembler: StreamAssembler
-) -> Iterator[StreamEvent]:
-    """The events one chunk completed: stamped with its arrival, output noted, assembled."""
+def stamp(
+    events: list[StreamEvent], arrival_ns: int, watch: Stopwatch, assembler: StreamAssembler
+) -> None:
+    """Stamp the events one chunk completed with its arrival, note the output ones, assemble.
+
+    An error event raises its error (from the assembler) once the events before it are done.
+    """
     output = watch.output_ns
+    add = assembler.add
     for event in events:
         event.arrival_ns = arrival_ns
         if event.is_output:
             output.append(arrival_ns)
-        assembler.add(event)
-        yield event
+        add(event)
 
 
 def request_metrics(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ import pytest
 import respx
 from factories import make_provider
 
-from pytest_llmbench import LLMClient, Request, errors
+from pytest_llmbench import LLMClient, Request, StreamEvent, errors
 from pytest_llmbench.config import ProviderConfig
 from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.transport.paced import PacedStream
@@ -394,3 +394,58 @@ async def test_an_event_completed_by_the_end_of_the_body_counts_as_output(
     assert metrics.itl_ms is not None and metrics.itl_ms >= 15
     assert metrics.e2e_ms is not None and metrics.ttft_ms is not None
     assert metrics.ttft_ms + metrics.itl_ms <= metrics.e2e_ms
+
+
+async def test_events_before_an_error_event_reach_the_stream_before_its_error(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient], sleeps: Sleeps
+) -> None:
+    error = b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'
+    one_chunk = chunk("a") + chunk("b") + error + chunk("c")
+    route = router.post(URL).mock(return_value=paced([one_chunk]))
+    texts: list[str] = []
+
+    async def consume(stream: AsyncIterable[StreamEvent]) -> None:
+        async for event in stream:
+            texts.append(event.text)
+
+    async with client_for() as client:
+        with pytest.raises(errors.ServerError, match="overloaded"):
+            await consume(client.stream("Hi", stream=True))
+    assert texts == ["", "a", "b"]  # the start event, then the text before the error
+    assert route.call_count == 1 and sleeps.delays == []  # the stream had started: no retry
+
+
+async def test_an_error_event_before_any_other_event_is_retried(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient], sleeps: Sleeps
+) -> None:
+    error = b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'
+    route = router.post(URL).mock(side_effect=[paced([error]), paced(STREAM)])
+    async with client_for() as client:
+        texts = [event.text async for event in client.stream("Hi", stream=True)]
+    assert "".join(texts) == "abcd"
+    assert route.call_count == 2 and len(sleeps.delays) == 1
+
+
+class _ClosingStream(PacedStream):
+    """A PacedStream that notes when it is closed."""
+
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_the_response_is_closed_when_the_body_ends_before_its_last_events_are_handed_over(
+    router: respx.MockRouter, client_for: Callable[..., LLMClient]
+) -> None:
+    # the last event lacks its closing blank line: only the end of the body completes it
+    body = _ClosingStream([(0, chunk("a")), (0, chunk("b", "stop").rstrip(b"\n") + b"\n")])
+    headers = {"content-type": "text/event-stream"}
+    router.post(URL).mock(return_value=httpx.Response(200, stream=body, headers=headers))
+    async with client_for() as client:
+        async for event in client.stream("Hi", stream=True):
+            if event.type == "finish":
+                assert body.closed  # the connection is free before the consumer sees the end
+                break
+        else:
+            pytest.fail("no finish event")

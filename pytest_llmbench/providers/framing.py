@@ -29,6 +29,7 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._char_split = False  # the last chunk ended inside a UTF-8 sequence
         # The text of the unfinished line, in pieces: joined once its line ends, so a long
         # line fed in many chunks costs time linear in its length.
         self._partial: list[str] = []
@@ -39,13 +40,23 @@ class SSEDecoder:
         self.truncated = False  # set by close(): the body ended inside a line
 
     def feed(self, chunk: bytes) -> list[SSEMessage]:
-        text = self._text.decode(chunk)
+        text = self._decoded(chunk)
         partial = self._partial
         if "\n" not in text and "\r" not in text and not (partial and partial[-1][-1:] == "\r"):
             if text:  # no line ends here: keep it for later
                 partial.append(text)
             return []
         return self._drain(text, final=False)
+
+    def _decoded(self, chunk: bytes) -> str:
+        if not self._char_split:
+            try:  # most chunks hold whole characters: bytes.decode is 5x the incremental's speed
+                return chunk.decode()
+            except UnicodeDecodeError:
+                pass
+        text = self._text.decode(chunk)
+        self._char_split = bool(self._text.getstate()[0])  # it keeps a character's first bytes
+        return text
 
     def close(self) -> list[SSEMessage]:
         """Flush at end of body.
@@ -66,17 +77,26 @@ class SSEDecoder:
             buffer = "".join(self._partial)
         else:
             buffer = text
-        if "\r" not in buffer:  # the common case: LF line endings, split in one call
-            *lines, rest = buffer.split("\n")
-            self._partial = [rest] if rest else []
-            for line in lines:
-                if line.startswith("data: "):  # the hot path, inlined: most lines are data
-                    self._saw_field = True
-                    self._data.append(line[6:])
-                elif line:
-                    self._line(line, messages)
+        if "\r" not in buffer:  # the common case: LF line endings
+            # Cut at blank lines first: most events are one `data: ` line, maybe after one
+            # `event: ` line (Anthropic's, say), and are sent out whole here, as reading their
+            # lines and then the blank line would when no field is pending.
+            *blocks, rest = buffer.split("\n\n")
+            for block in blocks:
+                head, _, last = block.rpartition("\n")
+                if (
+                    not self._saw_field
+                    and last.startswith("data: ")
+                    and (not head or (head.startswith("event: ") and "\n" not in head))
+                ):
+                    messages.append(SSEMessage(head[7:] or "message", last[6:], self._id))
                 else:
-                    self._dispatch(messages)
+                    self._lines(block.split("\n"), messages)
+                    self._dispatch(messages)  # the blank line that ended the block
+            if rest:  # lines after the last blank line: fields of an event still to come
+                *lines, rest = rest.split("\n")
+                self._lines(lines, messages)
+            self._partial = [rest] if rest else []
             return messages
         start = 0
         length = len(buffer)
@@ -97,6 +117,16 @@ class SSEDecoder:
             start = after
         self._partial = [buffer[start:]] if start < length else []
         return messages
+
+    def _lines(self, lines: list[str], messages: list[SSEMessage]) -> None:
+        for line in lines:
+            if line.startswith("data: "):  # the hot path, inlined: most lines are data
+                self._saw_field = True
+                self._data.append(line[6:])
+            elif line:
+                self._line(line, messages)
+            else:
+                self._dispatch(messages)
 
     def _line(self, line: str, messages: list[SSEMessage]) -> None:
         if not line:

@@ -14,7 +14,7 @@ import httpx
 
 from pytest_llmbench.config import ModelConfig, ProviderConfig
 from pytest_llmbench.errors import ProviderError
-from pytest_llmbench.metering import request_metrics, stamped
+from pytest_llmbench.metering import request_metrics, stamp
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.providers import StreamAssembler, codec_for
 from pytest_llmbench.transport.encoding import decode_chunks
@@ -69,8 +69,7 @@ class _Observed(httpx.AsyncByteStream):
     def _add(self, events: list[StreamEvent]) -> None:
         """Assemble events, stamping output with the arrival of the chunk that completed them."""
         timing = self._timing
-        for _ in stamped(events, timing.last_arrival_ns, timing.stopwatch, self._assembler):
-            pass
+        stamp(events, timing.last_arrival_ns, timing.stopwatch, self._assembler)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

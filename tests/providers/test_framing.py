@@ -59,6 +59,36 @@ def test_sse_cut_off_line_is_dropped_and_flagged() -> None:
     assert decoder.truncated
 
 
+# Lines of every kind, so a one-line `data:` event meets pending fields, comments, blank runs.
+SSE_LINES = st.sampled_from(
+    [
+        *("data: a", "data: {}", "data:b", "data", "", "", ": ping"),
+        *("event: e", "event: ", "event:x", "id: 7", "retry: 1"),
+    ]
+)
+
+
+@given(st.data(), st.lists(SSE_LINES, max_size=30))
+def test_sse_lf_lines_split_anywhere_decode_as_crlf_lines_do(
+    data: st.DataObject, lines: list[str]
+) -> None:
+    lf = "\n".join(lines).encode()
+    chunks = data.draw(splits(lf))
+    assert decode(chunks) == decode([lf.replace(b"\n", b"\r\n")])
+
+
+@given(st.data(), st.lists(st.text(max_size=8) | st.binary(max_size=3), max_size=20))
+def test_sse_text_with_bad_utf8_split_anywhere_decodes_as_whole(
+    data: st.DataObject, parts: list[str | bytes]
+) -> None:
+    body = b"".join(b"data: " + (p.encode() if isinstance(p, str) else p) + b"\n" for p in parts)
+    assert decode(data.draw(splits(body))) == decode([body])
+
+
+def test_sse_character_cut_by_a_chunk_and_never_completed_is_replaced() -> None:
+    assert [m.data for m in decode([b"data: \xe2\x82", b"x\n\n"])] == ["\ufffdx"]
+
+
 @given(st.binary(max_size=300))
 def test_sse_never_raises_on_random_bytes(data: bytes) -> None:
     decode([data])
