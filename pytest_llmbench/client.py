@@ -33,7 +33,7 @@ from pytest_llmbench.providers import Codec, StreamAssembler, codec_for
 from pytest_llmbench.ratelimit import RateLimiter
 from pytest_llmbench.retry import RetryPolicy
 from pytest_llmbench.transport import TIMING_KEY, ResponseTiming, build_http_client
-from pytest_llmbench.transport.connection import CONNECTION_KEY, ConnectionSetup
+from pytest_llmbench.transport.connection import resends_in
 from pytest_llmbench.transport.timing import REPLAYED_KEY
 from pytest_llmbench.types import Completion, Message, Request, StreamEvent
 
@@ -310,9 +310,7 @@ class _Result:
     @property
     def resends(self) -> int:
         """Sends again by the network transport (a stale pooled connection): retries too."""
-        request = self.http_request
-        setup = request.extensions.get(CONNECTION_KEY) if request is not None else None
-        return setup.resends if isinstance(setup, ConnectionSetup) else 0
+        return resends_in(self.http_request.extensions) if self.http_request is not None else 0
 
 
 class CompletionStream:

@@ -8,6 +8,9 @@ start a request's clock at `ready_ns`, so client setup (session, imports) and co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 CONNECTION_KEY = "llmbench.connection"
 NS_PER_MS = 1_000_000
 
@@ -39,3 +42,9 @@ class ConnectionSetup:
 
     def __repr__(self) -> str:
         return f"ConnectionSetup(reused={self.reused}, connect_ms={self.connect_ms})"
+
+
+def resends_in(extensions: Mapping[str, Any]) -> int:
+    """The network transport's resends of a request or response (its extensions): retries too."""
+    setup = extensions.get(CONNECTION_KEY)
+    return setup.resends if isinstance(setup, ConnectionSetup) else 0

@@ -17,6 +17,7 @@ from pytest_llmbench.errors import ProviderError
 from pytest_llmbench.metering import request_metrics, stamp
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.providers import StreamAssembler, codec_for
+from pytest_llmbench.transport.connection import resends_in
 from pytest_llmbench.transport.encoding import decode_chunks
 from pytest_llmbench.transport.timing import REPLAYED_KEY, TIMING_KEY, ResponseTiming
 from pytest_llmbench.types import StreamEvent
@@ -116,6 +117,7 @@ class _Observed(httpx.AsyncByteStream):
             streamed=self._streamed,
             status=status,
             replayed=bool(self._response.extensions.get(REPLAYED_KEY)),
+            retries=resends_in(self._response.extensions),
             error=self._error,
         )
 

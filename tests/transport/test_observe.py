@@ -92,3 +92,13 @@ async def test_sdk_and_llmclient_calls_are_metered_alike() -> None:
     assert [getattr(observed, f) for f in fields] == [getattr(own, f) for f in fields]
     assert observed.usage_estimated is own.usage_estimated is False
     assert (observed.connect_ms, own.connect_ms) == (None, None)  # no network connection here
+
+
+async def test_a_resend_by_the_network_transport_is_counted_in_retries() -> None:
+    from pytest_llmbench.transport.connection import CONNECTION_KEY, ConnectionSetup
+
+    setup = ConnectionSetup()
+    setup.resends = 1  # as the network transport leaves it after a stale pooled connection
+    answer = httpx.Response(200, json=BODY, extensions={CONNECTION_KEY: setup})
+    metrics = await observe(answer)
+    assert metrics.retries == 1
