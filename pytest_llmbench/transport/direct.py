@@ -7,7 +7,8 @@ outside `build_request`, so a stored cookie would never be sent back) these chan
 they cost about a fifth of a client's capacity at 64 concurrent streams
 (`python -m benchmarks.client_layers`). A request that needs any of them (auth or redirects
 asked for, an event hook or auth set on the client, a non-streamed send) goes through httpx's
-own `send` as before.
+own `send` as before. One thing is not kept: httpx's INFO log line per request
+("HTTP Request: ...") is not written for the direct sends.
 """
 
 from __future__ import annotations
