@@ -14,6 +14,7 @@ own `send` as before. One thing is not kept: httpx's INFO log line per request
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -72,12 +73,14 @@ class _ElapsedOnClose(httpx.AsyncByteStream):
     def __init__(self, response: httpx.Response, started: float) -> None:
         assert isinstance(response.stream, httpx.AsyncByteStream)
         self._inner = response.stream
-        self._response = response
+        self._response = weakref.ref(response)  # it holds this stream: no cycle per request
         self._started = started
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._inner.__aiter__()
 
     async def aclose(self) -> None:
-        self._response.elapsed = timedelta(seconds=time.perf_counter() - self._started)
+        response = self._response()
+        if response is not None:
+            response.elapsed = timedelta(seconds=time.perf_counter() - self._started)
         await self._inner.aclose()

@@ -7,6 +7,7 @@ on this transport (ours or an official SDK's).
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -43,7 +44,9 @@ class _TimedStream(httpx.AsyncByteStream):
     ) -> None:
         self._inner = inner
         self._timing = timing
-        self._response = response
+        # Weakly: the response holds this stream, and a cycle per request would leave every
+        # request's objects to the garbage collector (its pauses land in the timings).
+        self._response = weakref.ref(response)
         self._on_complete = on_complete
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -66,8 +69,9 @@ class _TimedStream(httpx.AsyncByteStream):
             return
         timing.done = True
         timing.stopwatch.t_end = now
-        if self._on_complete is not None:
-            self._on_complete(self._response, timing)
+        response = self._response()
+        if self._on_complete is not None and response is not None:
+            self._on_complete(response, timing)
 
 
 class TimingTransport(httpx.AsyncBaseTransport):

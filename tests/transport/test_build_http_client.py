@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 from factories import make_provider
 
@@ -53,3 +55,31 @@ async def test_an_outer_layer_sits_above_the_timing() -> None:
         await client.get(URL)
     [layer] = layers
     assert layer.timed == [True]
+
+
+async def test_a_finished_response_is_freed_without_the_garbage_collector() -> None:
+    # A reference cycle per request (a stream holding its response) leaves every request's
+    # objects to the collector, whose pauses then land in other requests' timings.
+    import gc
+    import weakref
+
+    pool = httpx.MockTransport(lambda _: httpx.Response(200, stream=TwoChunks()))
+    async with build_http_client(PROVIDER, pool) as client:
+        response = await client.send(httpx.Request("POST", URL), stream=True)
+        await response.aread()
+        await response.aclose()
+        freed = weakref.ref(response)
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            del response
+            assert freed() is None, "the response is kept alive by a reference cycle"
+        finally:
+            if enabled:
+                gc.enable()
+
+
+class TwoChunks(httpx.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"a"
+        yield b"b"
