@@ -15,6 +15,7 @@ from typing import Literal
 
 from pytest_llmbench import metering
 from pytest_llmbench.client import LLMClient
+from pytest_llmbench.heap import frozen_heap
 from pytest_llmbench.metrics import RequestMetrics
 from pytest_llmbench.stats import RunStats
 from pytest_llmbench.types import Request
@@ -126,6 +127,10 @@ class LoadRun:
             self.on_result(metrics)
 
     async def run(self) -> RunStats:
+        with frozen_heap():  # no full garbage collection of the heap inside the timings
+            return await self._run()
+
+    async def _run(self) -> RunStats:
         if self.shape.warmup:
             # At the load's own concurrency or rate: the measured phase finds as many warm
             # connections as it will use, not one.
