@@ -120,7 +120,8 @@ def _stamping_connector() -> type[aiohttp.TCPConnector]:
     aiohttp's trace callbacks would say the same, but any trace config makes aiohttp build trace
     objects and fire a dozen signals per request (about 60 us, an eighth of a request's cost
     at capacity), so the connector stamps instead: `connect` hands out every connection,
-    `_create_connection` opens the new ones.
+    `_create_connection` opens the new ones. The latter is aiohttp's own (underscored) method;
+    tests/transport/test_connection_setup.py fails if an aiohttp release stops calling it.
     """
     import aiohttp
 
