@@ -22,15 +22,14 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-import aiohttp
 import httpx
 
-from benchmarks.fidelity_clients import TOKEN
-from benchmarks.transport import free_port, provider_for, wait_for
-from pytest_llmbench import LLMClient, Request
+from benchmarks import fidelity_clients
+from benchmarks.fidelity_clients import TOKEN, Timed
+from benchmarks.sse_server import running
 from pytest_llmbench.transport.direct import DirectClient
 from pytest_llmbench.transport.network import AiohttpNetworkTransport
 from pytest_llmbench.transport.timing import TimingTransport
@@ -49,28 +48,21 @@ LAYERS = ("bare", "transport", "httpx-client", "ours-httpx", "ours-direct", "llm
 
 async def closed_loop(one: Callable[[], Awaitable[None]], concurrency: int, count: int) -> float:
     """Requests/s of `count` calls of `one` by `concurrency` workers."""
-    left = count
 
-    async def worker() -> None:
-        nonlocal left
-        while left > 0:
-            left -= 1
-            await one()
+    async def untimed() -> Timed:
+        await one()
+        return None, None
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (time.perf_counter() - started)
+    return _rate(await fidelity_clients.closed_loop(untimed, concurrency, count), count)
+
+
+def _rate(figures: dict[str, Any], count: int) -> float:
+    wall_s: float = figures["wall_s"]
+    return count / wall_s
 
 
 async def bare(url: str, concurrency: int, count: int) -> float:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000)) as session:
-
-        async def one() -> None:
-            async with session.post(f"{url}/chat/completions", json=BODY) as response:
-                async for chunk in response.content.iter_any():
-                    chunk.count(TOKEN)
-
-        return await closed_loop(one, concurrency, count)
+    return _rate(await fidelity_clients.bare(url, concurrency, count, TOKENS), count)
 
 
 async def transport(url: str, concurrency: int, count: int) -> float:
@@ -125,13 +117,7 @@ async def ours_direct(url: str, concurrency: int, count: int) -> float:
 
 
 async def llmclient(url: str, concurrency: int, count: int) -> float:
-    request = Request(messages=[{"role": "user", "content": "Hi"}], max_tokens=TOKENS, stream=True)
-    async with LLMClient(provider_for(url)) as llm:
-
-        async def one() -> None:
-            await llm.complete(request)
-
-        return await closed_loop(one, concurrency, count)
+    return _rate(await fidelity_clients.llmclient(url, concurrency, count, TOKENS), count)
 
 
 RUN = {
@@ -163,21 +149,11 @@ def main() -> None:
         print(asyncio.run(RUN[args.layer](args.url, args.concurrency, args.requests)))
         return
     print(f"command: python -m benchmarks.client_layers {' '.join(sys.argv[1:])}".rstrip())
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.sse_server", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(port)
-        url = f"http://127.0.0.1:{port}/v1"
-        rounds: dict[str, list[float]] = {layer: [] for layer in LAYERS}
+    rounds: dict[str, list[float]] = {layer: [] for layer in LAYERS}
+    with running() as url:
         for _ in range(args.repeat):
             for layer in LAYERS:
                 rounds[layer].append(_one_layer(layer, url, args.concurrency, args.requests))
-    finally:
-        server.terminate()
     print(
         f"zero-delay server, {TOKENS}-token streams, c={args.concurrency}, "
         f"{args.requests} requests, median of {args.repeat} rounds"

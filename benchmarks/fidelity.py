@@ -27,7 +27,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from benchmarks.transport import free_port, wait_for
+from benchmarks.sse_server import running
 from pytest_llmbench.stats import percentile
 
 KINDS = ("bare", "bare-json", "llmclient", "pytest", "cli", "replay")
@@ -60,17 +60,6 @@ async def test_fidelity(llm_bench):
         count=int(os.environ["FIDELITY_COUNT"]),
     )
 """
-
-
-def _server(ttft_ms: float, itl_ms: float) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.sse_server", str(port), str(ttft_ms), str(itl_ms)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for(port)
-    return server, f"http://127.0.0.1:{port}/v1"
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
@@ -185,47 +174,41 @@ def main() -> None:
     levels = [int(v) for v in args.levels.split(",")]
     kinds = args.kinds.split(",")
     print(f"command: python -m benchmarks.fidelity {' '.join(sys.argv[1:])}".rstrip())
-    scripted, url = _server(args.ttft_ms, args.itl_ms)
-    zero, zero_url = _server(0, 0)
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            work = Path(folder)
-            print(
-                f"schedule: TTFT {args.ttft_ms:g} ms, ITL {args.itl_ms:g} ms, {args.tokens} tokens"
-            )
-            print(
-                "level kind       TTFT err p50/p99 ms  ITL err p50/p99 ms   req/s  RSS MB  1st+ms"
-            )
-            for level in levels:
-                count = max(20, args.per_level * level)
-                rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
-                for _ in range(args.repeat):
-                    for kind in kinds:
-                        raw = measure(kind, url, level, count, args.tokens, work)
-                        rounds[kind].append(summarize(raw, args.ttft_ms, args.itl_ms))
-                for kind in kinds:
-                    r = rounds[kind]
-                    first = _fmt(_median(r, "first_excess")) if level == 1 else ""
-                    ttft = f"{_fmt(_median(r, 'ttft_err_p50')):>8}/"
-                    ttft += f"{_fmt(_median(r, 'ttft_err_p99')):<8}"
-                    itl = f"{_fmt(_median(r, 'itl_err_p50'), 2):>7}/"
-                    itl += f"{_fmt(_median(r, 'itl_err_p99'), 2):<7}"
-                    rate = f"{_fmt(_median(r, 'req_s')):>7} {_fmt(_median(r, 'rss_mb'), 0):>6}"
-                    print(f"{level:>5} {kind:<10} {ttft}    {itl}  {rate}  {first:>6}", flush=True)
-            print(f"capacity: zero-delay server, 64-token streams, c=64, {args.capacity} requests")
-            capacity: dict[str, list[float]] = {}
+    with (
+        running(args.ttft_ms, args.itl_ms) as url,
+        running() as zero_url,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        work = Path(folder)
+        print(f"schedule: TTFT {args.ttft_ms:g} ms, ITL {args.itl_ms:g} ms, {args.tokens} tokens")
+        print("level kind       TTFT err p50/p99 ms  ITL err p50/p99 ms   req/s  RSS MB  1st+ms")
+        for level in levels:
+            count = max(20, args.per_level * level)
+            rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
             for _ in range(args.repeat):
-                for kind in [k for k in kinds if k in CAPACITY_KINDS]:
-                    raw = measure(kind, zero_url, 64, args.capacity, 64, work)
-                    capacity.setdefault(kind, []).append(len(raw["ttft"]) / raw["wall_s"])
-            bare = statistics.median(capacity.get("bare", [0.0])) or None
-            for kind, values in capacity.items():
-                req_s = statistics.median(values)
-                share = f"{req_s / bare:.0%} of bare" if bare else ""
-                print(f"  {kind:<10} {req_s:8.1f} req/s  {share}")
-    finally:
-        scripted.terminate()
-        zero.terminate()
+                for kind in kinds:
+                    raw = measure(kind, url, level, count, args.tokens, work)
+                    rounds[kind].append(summarize(raw, args.ttft_ms, args.itl_ms))
+            for kind in kinds:
+                r = rounds[kind]
+                first = _fmt(_median(r, "first_excess")) if level == 1 else ""
+                ttft = f"{_fmt(_median(r, 'ttft_err_p50')):>8}/"
+                ttft += f"{_fmt(_median(r, 'ttft_err_p99')):<8}"
+                itl = f"{_fmt(_median(r, 'itl_err_p50'), 2):>7}/"
+                itl += f"{_fmt(_median(r, 'itl_err_p99'), 2):<7}"
+                rate = f"{_fmt(_median(r, 'req_s')):>7} {_fmt(_median(r, 'rss_mb'), 0):>6}"
+                print(f"{level:>5} {kind:<10} {ttft}    {itl}  {rate}  {first:>6}", flush=True)
+        print(f"capacity: zero-delay server, 64-token streams, c=64, {args.capacity} requests")
+        capacity: dict[str, list[float]] = {}
+        for _ in range(args.repeat):
+            for kind in [k for k in kinds if k in CAPACITY_KINDS]:
+                raw = measure(kind, zero_url, 64, args.capacity, 64, work)
+                capacity.setdefault(kind, []).append(len(raw["ttft"]) / raw["wall_s"])
+        bare = statistics.median(capacity.get("bare", [0.0])) or None
+        for kind, values in capacity.items():
+            req_s = statistics.median(values)
+            share = f"{req_s / bare:.0%} of bare" if bare else ""
+            print(f"  {kind:<10} {req_s:8.1f} req/s  {share}")
 
 
 if __name__ == "__main__":

@@ -52,55 +52,66 @@ async def closed_loop(
     }
 
 
-async def bare(url: str, concurrency: int, count: int, tokens: int) -> dict[str, Any]:
+TokenCounter = Callable[[bytes], int]  # how many tokens one network chunk completed
+
+
+def _token_bytes() -> TokenCounter:
+    return lambda chunk: chunk.count(TOKEN)
+
+
+def _parsed_events() -> TokenCounter:
+    """Split the SSE events, parse each with orjson, count those that carry text."""
+    rest = b""
+
+    def count(chunk: bytes) -> int:
+        nonlocal rest
+        *events, rest = (rest + chunk).split(b"\n\n")
+        texts = 0
+        for event in events:
+            data = event.removeprefix(b"data: ")
+            if data == b"[DONE]":
+                continue
+            choices = orjson.loads(data).get("choices")
+            if choices and choices[0].get("delta", {}).get("content"):
+                texts += 1
+        return texts
+
+    return count
+
+
+async def _aiohttp_client(
+    url: str, concurrency: int, count: int, tokens: int, counter: Callable[[], TokenCounter]
+) -> dict[str, Any]:
     body: dict[str, Any] = {"model": "bench", "messages": [{"role": "user", "content": "Hi"}]}
     body |= {"max_tokens": tokens, "stream": True}
     connector = aiohttp.TCPConnector(limit=1000)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def one() -> Timed:
+            tokens_in = counter()
             t0 = time.perf_counter_ns()
             stamps: list[int] = []
             async with session.post(f"{url}/chat/completions", json=body) as response:
                 async for chunk in response.content.iter_any():
                     now = time.perf_counter_ns()
-                    stamps += [now] * chunk.count(TOKEN)
+                    stamps += [now] * tokens_in(chunk)
             ttft = (stamps[0] - t0) / 1e6
             itl = (stamps[-1] - stamps[0]) / 1e6 / (len(stamps) - 1) if len(stamps) > 1 else None
             return ttft, itl
 
         return await closed_loop(one, concurrency, count)
+
+
+async def bare(url: str, concurrency: int, count: int, tokens: int) -> dict[str, Any]:
+    """aiohttp alone, counting the token's bytes in each chunk."""
+    return await _aiohttp_client(url, concurrency, count, tokens, _token_bytes)
 
 
 async def bare_json(url: str, concurrency: int, count: int, tokens: int) -> dict[str, Any]:
     """aiohttp plus the least a client that reads the answer must do: split the SSE events,
     parse each with orjson and stamp those that carry text (no httpx, no SSE edge cases, no
     error handling, no usage or cost): the floor for a client that decodes what it times."""
-    body: dict[str, Any] = {"model": "bench", "messages": [{"role": "user", "content": "Hi"}]}
-    body |= {"max_tokens": tokens, "stream": True}
-    connector = aiohttp.TCPConnector(limit=1000)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def one() -> Timed:
-            t0 = time.perf_counter_ns()
-            stamps: list[int] = []
-            rest = b""
-            async with session.post(f"{url}/chat/completions", json=body) as response:
-                async for chunk in response.content.iter_any():
-                    now = time.perf_counter_ns()
-                    *events, rest = (rest + chunk).split(b"\n\n")
-                    for event in events:
-                        data = event.removeprefix(b"data: ")
-                        if data == b"[DONE]":
-                            continue
-                        choices = orjson.loads(data).get("choices")
-                        if choices and choices[0].get("delta", {}).get("content"):
-                            stamps.append(now)
-            ttft = (stamps[0] - t0) / 1e6
-            itl = (stamps[-1] - stamps[0]) / 1e6 / (len(stamps) - 1) if len(stamps) > 1 else None
-            return ttft, itl
-
-        return await closed_loop(one, concurrency, count)
+    return await _aiohttp_client(url, concurrency, count, tokens, _parsed_events)
 
 
 def _request(tokens: int) -> Request:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
 
-from benchmarks.transport import free_port, provider_for, wait_for
+from benchmarks.sse_server import running
+from benchmarks.transport import provider_for
 from pytest_llmbench import LLMClient
 from pytest_llmbench.config import ProviderConfig
 from pytest_llmbench.distributed import DistributedRun, RequestItems, connect
@@ -36,8 +35,8 @@ def row(label: str, stats: RunStats, ttft_ms: float) -> str:
     )
 
 
-async def measure(port: int, args: argparse.Namespace) -> list[str]:
-    provider = provider_for(f"http://127.0.0.1:{port}/v1")
+async def measure(url: str, args: argparse.Namespace) -> list[str]:
+    provider = provider_for(url)
     request = Request(
         messages=[{"role": "user", "content": "x"}], max_tokens=args.tokens, stream=True
     )
@@ -69,16 +68,8 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=20)
     parser.add_argument("--ttft-ms", type=float, default=50.0)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.sse_server", str(port), str(args.ttft_ms)]
-    )
-    try:
-        wait_for(port)
-        lines = asyncio.run(measure(port, args))
-    finally:
-        server.terminate()
-        server.wait()
+    with running(args.ttft_ms) as url:
+        lines = asyncio.run(measure(url, args))
     print(
         f"{args.requests} streams of {args.tokens} tokens at concurrency {args.concurrency}, "
         f"scripted TTFT {args.ttft_ms:g} ms, one local server:"

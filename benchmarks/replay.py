@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.transport import free_port, provider_for, wait_for
+from benchmarks.sse_server import running
+from benchmarks.transport import provider_for
 from pytest_llmbench import LLMClient, Request
 from pytest_llmbench.cassettes import Cassette
 from pytest_llmbench.transport import network_transport
@@ -69,26 +68,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.sse_server", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(port)
-        with tempfile.TemporaryDirectory() as folder:
-            figures = asyncio.run(
-                measure(
-                    f"http://127.0.0.1:{port}/v1",
-                    Path(folder, "replay.yaml"),
-                    requests_of(args.requests, args.tokens),
-                    args.repeat,
-                )
-            )
-    finally:
-        server.terminate()
-        server.wait()
+    requests = requests_of(args.requests, args.tokens)
+    with running() as url, tempfile.TemporaryDirectory() as folder:
+        figures = asyncio.run(measure(url, Path(folder, "replay.yaml"), requests, args.repeat))
     ratio = figures["replay_s"] / figures["live_s"]
     print(f"{args.requests} streamed requests of {args.tokens} tokens, concurrency 16")
     print(f"  live (zero-delay loopback server): {figures['live_s']:.2f} s")

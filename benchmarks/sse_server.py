@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aiohttp import web
 
@@ -45,6 +48,22 @@ async def completions(request: web.Request) -> web.StreamResponse:
 
 
 SCHEDULE = web.AppKey("schedule", tuple)
+
+
+@contextmanager
+def running(ttft_ms: float = 0.0, itl_ms: float = 0.0) -> Iterator[str]:
+    """This server in a process of its own on a free loopback port; yields its base URL."""
+    from benchmarks.transport import free_port, wait_for  # not in the server's own process
+
+    port = free_port()
+    command = [sys.executable, "-m", "benchmarks.sse_server", str(port), str(ttft_ms), str(itl_ms)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def main() -> None:
