@@ -58,7 +58,7 @@ class LoadShape:
 
 
 def failed_metrics(client: LLMClient, error: Exception, started_ns: int) -> RequestMetrics:
-    """The row of a request that failed: its error class, status and time to failure."""
+    """The row of a request that failed: its error class, status, retries and time to failure."""
     return metering.failed_metrics(client.provider, client.model, error, started_ns)
 
 
